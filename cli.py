@@ -1,0 +1,147 @@
+"""Admin commands: `flask --app webhooks <command>`. Each reads config.yaml itself, so check-config works
+even when the app could not load it."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from settings import Config, ConfigError, load_config, missing_secrets
+
+knowledge_cli = AppGroup("knowledge", help="Ingest documents into the knowledge store and search it.")
+inbox_cli = AppGroup("inbox", help="Look at accepted webhook events and re-enqueue stalled ones.")
+audit_cli = AppGroup("audit", help="What happened on a ticket, step by step.")
+
+
+def _config_or_exit() -> Config:
+    try:
+        return load_config()
+    except ConfigError as exc:
+        click.echo(f"deskdraft: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.command("check-config")
+def check_config() -> None:
+    """Validate config.yaml (or $DESKDRAFT_CONFIG) and name every bad field."""
+    config = _config_or_exit()
+    click.echo(f"{config.source}: OK")
+    for account in config.helpdesks.values():
+        click.echo(f"  helpdesk {account.name}: {account.type} at {account.base_url} (webhook: /webhooks/{account.name})")
+    model = config.anthropic
+    click.echo(f"  model: {model.model}" + ("" if model.api_key else f" ({model.api_key_env} not set: retrieval-only notes)"))
+    click.echo(f"  state: {config.database_url.split('@')[-1]}")
+    click.echo(f"  broker: {config.queue.broker_url or 'embedded (filesystem, one host)'}")
+    click.echo(f"  knowledge: {config.knowledge.url or config.chroma_path} [{config.knowledge.embedding}]")
+    for env in missing_secrets(config):
+        click.echo(f"  warning: environment variable {env} is not set", err=True)
+
+
+def _open_store(config: Config):
+    from knowledge.store import StoreBusy, open_store
+
+    k = config.knowledge
+    try:
+        return open_store(None if k.url else config.chroma_path, k.url, k.collection, k.embedding, k.threads)
+    except StoreBusy as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@knowledge_cli.command("ingest")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["article", "policy"]), default="article", show_default=True,
+              help="policy: refund, fee, eligibility and deadline rules that drafts must cite.")
+@click.option("--base-url", default=None, help="URL prefix for sources without a `url` in their front matter.")
+def ingest(folder: Path, kind: str, base_url: str | None) -> None:
+    """Ingest a folder of Markdown, HTML and text files; unchanged files cost nothing on a re-run."""
+    from knowledge.ingest import ingest_folder
+
+    config = _config_or_exit()
+    store = _open_store(config)
+    try:
+        with click.progressbar(length=1, label=f"Ingesting {folder}", show_pos=True) as bar:
+            def progress(done: int, total: int) -> None:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+
+            report = ingest_folder(store, folder, kind=kind, progress=progress, base_url=base_url)
+    finally:
+        store.close()
+    click.echo(f"{report.files} files, {report.chunks} chunks: {report.added} added, {report.updated} updated, "
+               f"{report.unchanged} unchanged, {report.deleted} deleted in {report.seconds:.1f}s")
+    for path, reason in report.skipped:
+        click.echo(f"  skipped {path}: {reason}", err=True)
+
+
+@knowledge_cli.command("search")
+@click.argument("question")
+@click.option("-k", "top_k", type=int, default=None, help="How many passages (default: knowledge.top_k).")
+def search(question: str, top_k: int | None) -> None:
+    """Show the passages a draft for QUESTION would be grounded on, with scores."""
+    from knowledge.retrieve import retrieve
+
+    config = _config_or_exit()
+    store = _open_store(config)
+    try:
+        passages = retrieve(store, question, k=top_k or config.knowledge.top_k, min_score=-1.0)
+    finally:
+        store.close()
+    if not passages:
+        click.echo("The knowledge store is empty: run `flask --app webhooks knowledge ingest FOLDER` first.")
+    for n, p in enumerate(passages, start=1):
+        floor = "" if p.score >= config.knowledge.min_score else "  (under min_score: not used as grounding)"
+        click.echo(f"[{n}] {p.score:.3f} {p.kind:8} {p.title} ({p.url}){floor}")
+        click.echo("    " + " ".join(p.text.split())[:200])
+
+
+@inbox_cli.command("status")
+@click.option("--limit", type=int, default=20, show_default=True)
+def inbox_status(limit: int) -> None:
+    """Counts by status, and the latest events that are pending or failed."""
+    from state import State
+
+    config = _config_or_exit()
+    events = State(config.database_url).events()
+    counts: dict[str, int] = {}
+    for event in events:
+        counts[event.status] = counts.get(event.status, 0) + 1
+    click.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "no events yet")
+    for event in [e for e in events if e.status != "done"][-limit:]:
+        click.echo(f"  #{event.id} {event.status} {event.account} ticket {event.ticket_id} "
+                   f"({event.kind}, {event.attempts} attempts)")
+
+
+@inbox_cli.command("sweep")
+def inbox_sweep() -> None:
+    """Re-enqueue stalled events now instead of waiting for the worker's periodic sweep."""
+    import worker
+
+    worker.configure(_config_or_exit())
+    click.echo(f"re-enqueued {worker.sweep_inbox()} stalled event(s)")
+
+
+@audit_cli.command("show")
+@click.argument("account")
+@click.argument("ticket")
+def audit_show(account: str, ticket: str) -> None:
+    """Print every recorded step for one ticket."""
+    from state import State
+
+    config = _config_or_exit()
+    steps = list(State(config.database_url).audit_trail(account, ticket))
+    if not steps:
+        click.echo(f"nothing recorded for {account} ticket {ticket}")
+    for step in steps:
+        at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(step.pop("at")))
+        name, inbox_id = step.pop("step"), step.pop("inbox_id")
+        details = ", ".join(f"{k}={v}" for k, v in step.items())
+        click.echo(f"{at}Z  #{inbox_id}  {name:16} {details}")
+
+
+def register(app: Flask) -> None:
+    for command in (check_config, knowledge_cli, inbox_cli, audit_cli):
+        app.cli.add_command(command)

@@ -1,0 +1,24 @@
+"""Helpdesk connectors behind one protocol; `build_connectors` makes one per configured account."""
+from __future__ import annotations
+
+from connectors.base import Comment, Connector, Ignored, MalformedPayload, Ticket, TicketEvent
+from connectors.http import HelpdeskError, PermanentHelpdeskError, TransientHelpdeskError
+from connectors.zendesk import ZendeskConnector
+from settings import Config
+
+CONNECTORS: dict[str, type] = {c.type: c for c in (ZendeskConnector,)}
+
+
+def build_connectors(config: Config) -> dict[str, Connector]:
+    """One connector per helpdesk account, keyed by the account name used in the webhook URL."""
+    built = {}
+    for name, account in config.helpdesks.items():
+        cls = CONNECTORS.get(account.type)
+        if cls is None:
+            raise NotImplementedError(f"helpdesks.{name}: type {account.type!r} has no connector yet")
+        built[name] = cls(account, config.webhooks)
+    return built
+
+
+__all__ = ["CONNECTORS", "Comment", "Connector", "HelpdeskError", "Ignored", "MalformedPayload",
+           "PermanentHelpdeskError", "Ticket", "TicketEvent", "TransientHelpdeskError", "build_connectors"]

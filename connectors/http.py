@@ -1,0 +1,90 @@
+"""The one place a connector talks HTTP: retries for seconds-scale blips, typed errors for the rest.
+
+Longer outages are the Celery task's to retry (worker.py), so attempts here stay few and short.
+"""
+from __future__ import annotations
+
+import logging
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+from tenacity import (RetryCallState, Retrying, before_sleep_log, retry_if_exception, stop_after_attempt,
+                      wait_random_exponential)
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504}
+MAX_RETRY_AFTER = 60.0  # longer waits are handed to the Celery retry, not slept in a worker thread
+
+
+class HelpdeskError(Exception):
+    """A helpdesk call failed; status is None for network failures."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class TransientHelpdeskError(HelpdeskError):
+    """Worth trying again later: 429, 5xx, timeouts, connection errors."""
+
+
+class PermanentHelpdeskError(HelpdeskError):
+    """Retrying will not help (401, 403, 404, 422, ...): recorded with the helpdesk's own words."""
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Retry-After as seconds (both forms), or Intercom's X-RateLimit-Reset epoch."""
+    value = response.headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+            except (TypeError, ValueError):
+                return None
+    reset = response.headers.get("X-RateLimit-Reset")
+    if reset and reset.isdigit():
+        return max(0.0, int(reset) - datetime.now(timezone.utc).timestamp())
+    return None
+
+
+def error_from_response(method: str, path: str, response: httpx.Response) -> HelpdeskError:
+    """A status code becomes a typed error carrying the helpdesk's explanation."""
+    detail = response.text[:300].strip()
+    message = f"{method} {path} answered {response.status_code}: {detail}"
+    if response.status_code in TRANSIENT_STATUS:
+        return TransientHelpdeskError(message, response.status_code, retry_after_seconds(response))
+    return PermanentHelpdeskError(message, response.status_code)
+
+
+def _worth_waiting_for(exc: BaseException) -> bool:
+    # A long Retry-After leaves at once: the Celery retry waits that long without holding a thread.
+    return isinstance(exc, TransientHelpdeskError) and (exc.retry_after or 0) <= MAX_RETRY_AFTER
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, HelpdeskError) and exc.retry_after is not None:
+        return min(exc.retry_after, MAX_RETRY_AFTER)
+    return wait_random_exponential(multiplier=0.5, max=8)(state)
+
+
+def send(client: httpx.Client, method: str, path: str, *, attempts: int = 4, **kwargs: Any) -> httpx.Response:
+    """Send one request, retrying transient failures with backoff (honouring Retry-After)."""
+    retrying = Retrying(stop=stop_after_attempt(attempts), wait=_wait,
+                        retry=retry_if_exception(_worth_waiting_for),
+                        before_sleep=before_sleep_log(log, logging.WARNING), reraise=True)
+    for attempt in retrying:
+        with attempt:
+            try:
+                response = client.request(method, path, **kwargs)
+            except httpx.TransportError as exc:
+                raise TransientHelpdeskError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+            if response.is_error:
+                raise error_from_response(method, path, response)
+    return response

@@ -1,0 +1,197 @@
+"""Zendesk Support: webhook verification and parsing, ticket reads, notes and replies.
+
+Vendor quirks worth knowing:
+- Zendesk signs base64(HMAC-SHA256(secret, timestamp + raw body)); no separator, base64 not hex.
+- A comment posted without `public` is PUBLIC: every note we send says `public: false` explicitly.
+- Trigger-connected webhooks send whatever body the admin typed, so the trigger body only tells us
+  "ticket N changed"; the author of the change is read back from the ticket, never trusted from the body.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import time
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+import httpx
+
+from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
+from connectors.http import PermanentHelpdeskError, send
+from settings import HelpdeskAccount, WebhookSettings
+
+log = logging.getLogger(__name__)
+
+EVENT_PREFIX = "zen:event-type:"
+ROLE_BY_ZENDESK_ROLE = {"end-user": "customer", "agent": "agent", "admin": "agent"}
+DRAFTED_TAG = "deskdraft_drafted"  # lets an admin exclude our own updates in trigger conditions too
+
+
+def _ticket_created(payload: Mapping[str, Any]) -> str | Ignored:
+    return "ticket.created"
+
+
+def _comment_added(payload: Mapping[str, Any]) -> str | Ignored:
+    comment = (payload.get("event") or {}).get("comment") or {}
+    if (comment.get("author") or {}).get("is_staff"):
+        return Ignored("comment written by staff (agent, admin or our assistant)")
+    if comment.get("is_public") is False:
+        return Ignored("private comment: customers cannot write those")
+    return "customer.replied"
+
+
+EVENT_HANDLERS: dict[str, Callable[[Mapping[str, Any]], str | Ignored]] = {
+    "ticket.created": _ticket_created,
+    "ticket.comment_added": _comment_added,
+}
+
+
+class ZendeskConnector:
+    type = "zendesk"
+
+    def __init__(self, account: HelpdeskAccount, webhooks: WebhookSettings,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.account = account.name
+        self._settings = account
+        self._tolerance = webhooks.timestamp_tolerance_seconds
+        self._clock = clock
+        self._self_id = account.agent_user_id
+        self._http: httpx.Client | None = None
+
+    @property
+    def http(self) -> httpx.Client:
+        # Created on first use: the webhook process verifies and parses without ever calling out.
+        if self._http is None:
+            self._http = httpx.Client(
+                base_url=self._settings.base_url, timeout=self._settings.timeout_seconds,
+                auth=(f"{self._settings.email}/token", self._settings.api_token),
+                headers={"User-Agent": "deskdraft/0.1", "Accept": "application/json"})
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    # --- webhooks ----------------------------------------------------------------------------
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        secret = self._settings.webhook_secret
+        timestamp = headers.get("X-Zendesk-Webhook-Signature-Timestamp", "")
+        signature = headers.get("X-Zendesk-Webhook-Signature", "")
+        if not secret or not timestamp or not signature:
+            return False
+        if not self._fresh(timestamp):
+            return False
+        digest = hmac.digest(secret.encode(), timestamp.encode() + body, "sha256")
+        return hmac.compare_digest(base64.b64encode(digest).decode(), signature)
+
+    def _fresh(self, timestamp: str) -> bool:
+        # A signed body replayed later carries its old timestamp; outside the window it is refused.
+        try:
+            sent = datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return False
+        return abs(self._clock() - sent) <= self._tolerance
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes,
+                      payload: Mapping[str, Any]) -> TicketEvent | Ignored:
+        event_type = payload.get("type")
+        if isinstance(event_type, str) and event_type.startswith(EVENT_PREFIX):
+            return self._parse_event(event_type[len(EVENT_PREFIX):], payload)
+        if "ticket_id" in payload:
+            return self._parse_trigger(headers, body, payload)
+        raise MalformedPayload("missing field: `ticket_id` (trigger webhook body) or `type` (event webhook)")
+
+    def _parse_event(self, name: str, payload: Mapping[str, Any]) -> TicketEvent | Ignored:
+        handler = EVENT_HANDLERS.get(name)
+        if handler is None:
+            return Ignored(f"Zendesk event type {name!r} is not one we draft for")
+        detail = payload.get("detail")
+        if not isinstance(detail, Mapping) or not str(detail.get("id", "")).isdigit():
+            raise MalformedPayload("event webhook without a numeric `detail.id` (the ticket id)")
+        if not payload.get("id"):
+            raise MalformedPayload("event webhook without an `id`")
+        kind = handler(payload)
+        if isinstance(kind, Ignored):
+            return kind
+        return TicketEvent(self.account, str(payload["id"]), str(detail["id"]), kind)
+
+    def _parse_trigger(self, headers: Mapping[str, str], body: bytes,
+                       payload: Mapping[str, Any]) -> TicketEvent:
+        ticket_id = str(payload["ticket_id"]).strip()
+        if not ticket_id.isdigit():
+            raise MalformedPayload(f"`ticket_id` must be a ticket number, got {ticket_id[:40]!r}")
+        # Zendesk gives every trigger invocation an id and keeps it across its own retries.
+        event_id = headers.get("X-Zendesk-Webhook-Invocation-Id") or str(payload.get("event_id") or "")
+        if not event_id:
+            stamp = headers.get("X-Zendesk-Webhook-Signature-Timestamp", "").encode()
+            event_id = "sha256:" + hashlib.sha256(stamp + body).hexdigest()
+        return TicketEvent(self.account, event_id, ticket_id, "ticket.updated")
+
+    # --- API ---------------------------------------------------------------------------------
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return send(self.http, method, path, attempts=self._settings.max_attempts, **kwargs)
+
+    def self_user_id(self) -> str:
+        if self._self_id is None:
+            self._self_id = str(self._send("GET", "/api/v2/users/me.json").json()["user"]["id"])
+        return self._self_id
+
+    def fetch_ticket(self, ticket_id: str) -> Ticket | None:
+        try:
+            raw = self._send("GET", f"/api/v2/tickets/{ticket_id}.json").json()["ticket"]
+        except PermanentHelpdeskError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        comments = self._all_comments(ticket_id)
+        roles = self._roles({str(c["author_id"]) for c in comments})
+        me = self.self_user_id()
+        return Ticket(
+            account=self.account, id=str(raw["id"]), subject=raw.get("subject") or "", status=raw.get("status") or "",
+            requester_id=str(raw.get("requester_id")), url=f"{self._settings.base_url}/agent/tickets/{raw['id']}",
+            comments=tuple(self._comment(c, roles, me) for c in comments), tags=tuple(raw.get("tags") or ()),
+            extra={"group_id": raw.get("group_id"), "brand_id": raw.get("brand_id")})
+
+    def _all_comments(self, ticket_id: str) -> list[dict[str, Any]]:
+        comments: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"page[size]": 100}
+        while True:
+            page = self._send("GET", f"/api/v2/tickets/{ticket_id}/comments.json", params=params).json()
+            comments.extend(page.get("comments") or [])
+            meta = page.get("meta") or {}
+            if not meta.get("has_more") or not meta.get("after_cursor"):
+                return comments
+            params = {"page[size]": 100, "page[after]": meta["after_cursor"]}
+
+    def _roles(self, user_ids: set[str]) -> dict[str, str]:
+        roles: dict[str, str] = {}
+        ids = sorted(user_ids)
+        for start in range(0, len(ids), 100):
+            batch = ",".join(ids[start:start + 100])
+            users = self._send("GET", "/api/v2/users/show_many.json", params={"ids": batch}).json()["users"]
+            roles.update({str(u["id"]): u.get("role", "") for u in users})
+        return roles
+
+    @staticmethod
+    def _comment(raw: Mapping[str, Any], roles: Mapping[str, str], me: str) -> Comment:
+        author = str(raw.get("author_id"))
+        role = "self" if author == me else ROLE_BY_ZENDESK_ROLE.get(roles.get(author, ""), "system")
+        channel = ((raw.get("via") or {}).get("channel") or "")
+        return Comment(id=str(raw["id"]), author_id=author, author_role=role,
+                       body=raw.get("plain_body") or raw.get("body") or "", public=bool(raw.get("public", True)),
+                       via_api=channel == "api", created_at=raw.get("created_at") or "")
+
+    def _comment_on(self, ticket_id: str, body: str, public: bool, extra: Mapping[str, Any] | None = None) -> str:
+        ticket: dict[str, Any] = {"comment": {"body": body, "public": public}, "additional_tags": [DRAFTED_TAG]}
+        ticket.update(extra or {})
+        response = self._send("PUT", f"/api/v2/tickets/{ticket_id}.json", json={"ticket": ticket}).json()
+        events = (response.get("audit") or {}).get("events") or []
+        return next((str(e["id"]) for e in events if e.get("type") == "Comment"), "")
+
+    def post_note(self, ticket_id: str, body: str) -> str:
+        return self._comment_on(ticket_id, body, public=False)
+
+    def post_reply(self, ticket_id: str, body: str) -> str:
+        return self._comment_on(ticket_id, body, public=True)

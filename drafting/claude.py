@@ -1,0 +1,112 @@
+"""The only module that imports anthropic: one structured call that turns a ticket and passages into a draft.
+
+Retries: the SDK's own (max_retries from config) for blips; after that the error propagates and the
+Celery task retries later. No second retry layer here.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import anthropic
+
+from connectors.base import Ticket
+from drafting.prompts import fence, render
+from settings import AnthropicSettings
+
+log = logging.getLogger(__name__)
+
+# What the model must return; the reply is never parsed out of free text.
+DRAFT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "reply": {"type": "string"},
+        "cited_passage_ids": {"type": "array", "items": {"type": "string"}},
+        "missing_information": {"type": "array", "items": {"type": "string"}},
+        "needs_human": {"type": "boolean"},
+        "needs_human_reason": {"type": "string"},
+        "confidence": {"type": "number"},
+    },
+    "required": ["reply", "cited_passage_ids", "missing_information", "needs_human", "needs_human_reason",
+                 "confidence"],
+    "additionalProperties": False,
+}
+
+# The model's failures that a later retry can fix (overload, rate limit, network, 5xx).
+RETRYABLE = (anthropic.APIConnectionError, anthropic.RateLimitError, anthropic.InternalServerError,
+             anthropic.RequestTimeoutError, anthropic.ConflictError)
+
+
+class MalformedDraft(ValueError):
+    """The model answered, but not in the shape asked for: counted as a failed draft, not retried blindly."""
+
+
+@dataclass(frozen=True)
+class ModelDraft:
+    reply: str
+    cited_labels: tuple[str, ...]  # as the model wrote them (P1, P2...); mapped and checked by the caller
+    missing_information: tuple[str, ...]
+    needs_human: bool
+    needs_human_reason: str
+    self_confidence: float
+    model: str
+    input_tokens: int
+    output_tokens: int
+    prompt: str = field(repr=False, default="")
+
+
+def conversation_text(ticket: Ticket) -> str:
+    """The thread as the model sees it: every public turn plus other agents' notes, never our own drafts."""
+    lines = []
+    for comment in ticket.comments:
+        if comment.author_role == "self":
+            continue
+        who = {"customer": "Customer", "agent": "Agent"}.get(comment.author_role, "System")
+        if not comment.public:
+            who += " (internal note)"
+        lines.append(f"[{who}, {comment.created_at}]\n{fence(comment.body.strip())}")
+    return "\n\n".join(lines)
+
+
+def passages_text(passages: Sequence[Any]) -> str:
+    if not passages:
+        return "(no passage matched this question)"
+    return "\n\n".join(f'<passage id="P{n}" title="{fence(p.title)}" kind="{p.kind}">\n{fence(p.text)}\n</passage>'
+                       for n, p in enumerate(passages, start=1))
+
+
+class Drafter:
+    """Wraps one Anthropic client built from config; the base URL is the only thing tests change."""
+
+    def __init__(self, settings: AnthropicSettings, assistant_name: str) -> None:
+        self._settings = settings
+        self._assistant_name = assistant_name
+        self._client = anthropic.Anthropic(api_key=settings.api_key, base_url=settings.base_url,
+                                           max_retries=settings.max_retries, timeout=settings.timeout_seconds)
+
+    def draft(self, ticket: Ticket, passages: Sequence[Any]) -> ModelDraft:
+        """One Messages API call with structured output; raises RETRYABLE errors or MalformedDraft."""
+        system = render("system", assistant_name=self._assistant_name)
+        prompt = render("draft", subject=fence(ticket.subject), conversation=conversation_text(ticket),
+                        passages=passages_text(passages))
+        message = self._client.messages.create(
+            model=self._settings.model, max_tokens=self._settings.max_tokens, system=system,
+            messages=[{"role": "user", "content": prompt}],
+            output_config={"format": {"type": "json_schema", "schema": DRAFT_SCHEMA}},
+        )
+        text = "".join(block.text for block in message.content if block.type == "text")
+        try:
+            data = json.loads(text)
+            return ModelDraft(
+                reply=str(data["reply"]).strip(), cited_labels=tuple(str(x) for x in data["cited_passage_ids"]),
+                missing_information=tuple(str(x) for x in data["missing_information"]),
+                needs_human=bool(data["needs_human"]), needs_human_reason=str(data["needs_human_reason"]),
+                self_confidence=min(1.0, max(0.0, float(data["confidence"]))), model=message.model,
+                input_tokens=message.usage.input_tokens, output_tokens=message.usage.output_tokens, prompt=prompt)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MalformedDraft(f"model output is not the draft schema: {exc}; got {text[:200]!r}") from exc
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,22 @@
+"""Prompt templates in drafting/prompts/*.md, filled by one pure renderer."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+PROMPTS = Path(__file__).parent / "prompts"
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def render(name: str, **values: str) -> str:
+    """Fill {{placeholders}}; a missing or unexpected value raises, and "{{x}}" inside a value stays as typed."""
+    template = (PROMPTS / f"{name}.md").read_text(encoding="utf-8")
+    wanted = set(PLACEHOLDER.findall(template))
+    if wanted != values.keys():
+        raise KeyError(f"{name}.md wants {sorted(wanted)}, got {sorted(values)}")
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def fence(text: str) -> str:
+    """Untrusted text cannot close our tags: "</ticket>" typed by a customer stays inert."""
+    return text.replace("</", "<\\/")

@@ -1,0 +1,290 @@
+"""Read knowledge files (Markdown, HTML, text) into Documents and split them into Chunks."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from pathlib import Path
+
+
+KINDS = ("article", "policy", "past_ticket")
+FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "text"}
+FRONT_MATTER_KEYS = ("title", "url", "kind", "locale", "updated_at")
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_LINE_BREAK = re.compile(r"\n")
+_SPACE = re.compile(r"\s+")
+
+
+class DocumentError(ValueError):
+    """A file that cannot be indexed; the message is the reason shown to the admin."""
+
+
+@dataclass(frozen=True)
+class Document:
+    source_id: str
+    title: str
+    url: str
+    kind: str  # "article" | "policy" | "past_ticket"
+    locale: str  # "" when the file does not say
+    updated_at: str  # ISO 8601: front matter `updated_at`, else the file's mtime (UTC)
+    text: str  # markdown-ish plain text, front matter removed
+    content_hash: str  # sha256 of the file's bytes
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    text: str  # what is embedded: "Title > Heading: body"
+    title: str
+    url: str
+    kind: str
+    locale: str
+    source_id: str
+    updated_at: str
+    content_hash: str  # sha256 of what is stored (text and metadata except updated_at)
+
+
+def read_document(
+    path: Path, *, source_id: str | None = None, kind: str = "article", url: str | None = None
+) -> Document:
+    """Read a .md/.markdown/.html/.htm/.txt file; keywords are defaults the file itself can override."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DocumentError(f"unsupported file type {path.suffix or '(no extension)'}")
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise DocumentError("binary file")
+    try:
+        text = raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+    meta: dict[str, str] = {}
+    if fmt == "markdown":
+        meta, text = _split_front_matter(text)
+        text = _COMMENT.sub("", text)
+    elif fmt == "html":
+        page = _HTMLText()
+        page.feed(text)
+        page.close()
+        text = page.result()
+        meta = {k: v for k, v in (("title", page.title), ("url", page.canonical), ("locale", page.lang)) if v}
+
+    kind = meta.get("kind", kind)
+    if kind not in KINDS:
+        raise DocumentError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    return Document(
+        source_id=source_id or path.name,
+        title=meta.get("title") or _first_heading(text) or path.stem.replace("_", " ").replace("-", " "),
+        url=meta.get("url") or url or path.resolve().as_uri(),
+        kind=kind,
+        locale=meta.get("locale", ""),
+        updated_at=meta.get("updated_at") or mtime.isoformat(timespec="seconds"),
+        text=text.strip(),
+        content_hash=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def chunk_document(doc: Document, max_chars: int = 1200) -> list[Chunk]:
+    """Split on headings, then paragraphs, into chunks of at most max_chars; never empty."""
+    if max_chars < 60:
+        raise ValueError("max_chars below 60 leaves no room for the heading path")
+    chunks: list[Chunk] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for path, body in _sections(doc.text):
+        if path[:1] != (doc.title,):
+            path = (doc.title, *path)
+        occurrence = seen[path] = seen.get(path, -1) + 1  # two "## FAQ" sections stay distinct
+        head = _clip(" > ".join(path), max_chars // 3)
+        for part, text in enumerate(_pack(_paragraphs(body), max_chars - len(head) - 2)):
+            text = f"{head}: {text}"
+            # Ids hang on the heading path, not a running index: an edit in one section
+            # leaves the ids (and embeddings) of every other section alone.
+            key = "\x1f".join((*path, str(occurrence), str(part)))
+            chunks.append(
+                Chunk(
+                    id=f"{doc.source_id}#{hashlib.sha1(key.encode()).hexdigest()[:12]}",
+                    text=text,
+                    title=doc.title,
+                    url=doc.url,
+                    kind=doc.kind,
+                    locale=doc.locale,
+                    source_id=doc.source_id,
+                    updated_at=doc.updated_at,
+                    content_hash=_hash(text, doc.title, doc.url, doc.kind, doc.locale),
+                )
+            )
+    return chunks
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    # `key: value` lines only; not YAML, which would read `no` as False and dates as objects.
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    meta: dict[str, str] = {}
+    for line in match.group(1).splitlines():
+        key, sep, value = line.partition(":")
+        key, value = key.strip().lower(), value.strip()
+        if sep and key in FRONT_MATTER_KEYS and value:
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            meta[key] = value
+    return meta, text[match.end() :]
+
+
+def _first_heading(text: str) -> str:
+    for path, _ in _sections(text, keep_empty=True):
+        if path:
+            return path[-1]
+    return ""
+
+
+def _sections(text: str, keep_empty: bool = False) -> list[tuple[tuple[str, ...], str]]:
+    """(heading path, body) for each ATX heading; headings inside code fences are body text."""
+    sections: list[tuple[tuple[str, ...], str]] = []
+    stack: list[tuple[int, str]] = []
+    body: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        content = "\n".join(body).strip()
+        if content or keep_empty:
+            sections.append((tuple(title for _, title in stack), content))
+        body.clear()
+
+    for line in text.split("\n"):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING.match(line)
+        if match:
+            flush()
+            level = len(match.group(1))
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, match.group(2).strip()))
+        else:
+            body.append(line)
+    flush()
+    return sections
+
+
+def _paragraphs(body: str) -> list[str]:
+    return [p.strip() for p in _PARAGRAPH_BREAK.split(body) if p.strip()]
+
+
+def _pack(units: list[str], budget: int, joiner: str = "\n\n") -> list[str]:
+    """Greedily join units into pieces of at most budget chars, splitting units that are too long."""
+    pieces: list[str] = []
+    current = ""
+    for unit in units:
+        for part in _split(unit, budget) if len(unit) > budget else [unit]:
+            if current and len(current) + len(joiner) + len(part) <= budget:
+                current += joiner + part
+            else:
+                if current:
+                    pieces.append(current)
+                current = part
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _split(text: str, budget: int) -> list[str]:
+    """Split an over-long paragraph by lines, then sentences, then words, then characters."""
+    for splitter, joiner in ((_LINE_BREAK, "\n"), (_SENTENCE_END, " "), (_SPACE, " ")):
+        units = [u.strip() for u in splitter.split(text) if u.strip()]
+        if len(units) > 1:
+            return _pack(units, budget, joiner)
+    return [text[i : i + budget] for i in range(0, len(text), budget)]
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+class _HTMLText(HTMLParser):
+    """HTML to markdown-ish text: headings become `#` lines, blocks become paragraphs."""
+
+    # Page furniture that would otherwise end up in every chunk of a help-center export.
+    SKIP = {"script", "style", "noscript", "template", "svg", "nav", "footer", "form", "button", "iframe"}
+    BLOCKS = {"p", "div", "section", "article", "main", "header", "aside", "ul", "ol", "table", "tr",
+              "blockquote", "pre", "hr", "dl", "dt", "dd", "figure", "figcaption", "details", "summary"}
+    HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title = self.canonical = self.lang = ""
+        self._skip = self._pre = self._main = 0
+        self._in_title = False
+        self._all: list[str] = []
+        self._main_parts: list[str] = []  # inside <main>/<article>, when the page has one
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {k: v or "" for k, v in attrs}
+        if tag == "html" and attr.get("lang"):
+            self.lang = attr["lang"]
+        elif tag == "link" and "canonical" in attr.get("rel", "").split() and attr.get("href"):
+            self.canonical = attr["href"]
+        if tag in self.SKIP:
+            self._skip += 1
+        elif tag == "title":
+            self._in_title = True
+        elif tag in ("main", "article"):
+            self._main += 1
+        if tag == "pre":
+            self._pre += 1
+        if tag in self.HEADINGS:
+            self._emit("\n\n" + "#" * self.HEADINGS[tag] + " ")
+        elif tag == "li":
+            self._emit("\n- ")
+        elif tag == "br":
+            self._emit("\n")
+        elif tag in self.BLOCKS:
+            self._emit("\n\n")
+        elif tag in ("td", "th"):
+            self._emit(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag == "title":
+            self._in_title = False
+        if tag in self.HEADINGS or tag in self.BLOCKS:
+            self._emit("\n\n")
+        if tag == "pre":
+            self._pre = max(0, self._pre - 1)
+        if tag in ("main", "article"):
+            self._main = max(0, self._main - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += " ".join(data.split())
+        elif not self._skip:
+            self._emit(data if self._pre else re.sub(r"\s+", " ", data))
+
+    def _emit(self, text: str) -> None:
+        if self._skip:
+            return
+        self._all.append(text)
+        if self._main:
+            self._main_parts.append(text)
+
+    def result(self) -> str:
+        main = "".join(self._main_parts)
+        text = main if main.strip() else "".join(self._all)
+        lines = [line.strip() for line in text.split("\n")]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

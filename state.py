@@ -1,0 +1,203 @@
+"""Durable state: the webhook inbox, the record of what we posted, and the per-ticket audit.
+
+SQLite under data_dir by default; PostgreSQL when config.state.url names one. The queue is never
+the only copy of an accepted webhook: the inbox row is, and a sweep re-enqueues what stalls.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine,
+                        event, insert, select, update)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+inbox = Table(
+    "inbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(64), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("ticket_id", String(64), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),  # pending | done | failed
+    Column("outcome", String(40)),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("received_at", Float, nullable=False),
+    Column("enqueued_at", Float, nullable=False),
+    Column("finished_at", Float),
+    UniqueConstraint("account", "event_id", name="uq_inbox_event"),
+)
+
+# One row per draft ref (account:ticket:customer-comment): the claim taken before posting and the
+# proof afterwards. The unique key is what makes "never post twice" hold across threads and hosts.
+posts = Table(
+    "posts", metadata,
+    Column("draft_ref", String(200), primary_key=True),
+    Column("account", String(64), nullable=False),
+    Column("ticket_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # claimed | posted
+    Column("kind", String(16)),  # note | reply
+    Column("comment_id", String(64)),
+    Column("claimed_at", Float, nullable=False),
+    Column("posted_at", Float),
+)
+
+audit = Table(
+    "audit", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(64), nullable=False, index=True),
+    Column("ticket_id", String(64), nullable=False, index=True),
+    Column("inbox_id", Integer),
+    Column("step", String(40), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    id: int
+    account: str
+    event_id: str
+    ticket_id: str
+    kind: str
+    status: str
+    attempts: int
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets the webhook process write the inbox while worker threads read and write.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class State:
+    """All reads and writes of our own tables; one instance per process."""
+
+    def __init__(self, url: str, clock: Any = time.time) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+        self._now = clock
+
+    # --- inbox -------------------------------------------------------------------------------
+    def record_event(self, account: str, event_id: str, ticket_id: str, kind: str) -> int | None:
+        """Insert an accepted webhook; None when this delivery was seen before (a duplicate)."""
+        now = self._now()
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(insert(inbox).values(
+                    account=account, event_id=event_id, ticket_id=ticket_id, kind=kind, status="pending",
+                    attempts=0, received_at=now, enqueued_at=now))
+                return int(result.inserted_primary_key[0])
+        except IntegrityError:
+            return None
+
+    def get_event(self, inbox_id: int) -> InboxEvent | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(inbox).where(inbox.c.id == inbox_id)).mappings().first()
+        return _event(row) if row else None
+
+    def start_attempt(self, inbox_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(attempts=inbox.c.attempts + 1))
+
+    def finish_event(self, inbox_id: int, outcome: str, error: str | None = None, failed: bool = False) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(
+                status="failed" if failed else "done", outcome=outcome, error=error, finished_at=self._now()))
+
+    def stalled_events(self, older_than_seconds: float, limit: int = 100) -> list[InboxEvent]:
+        """Pending events enqueued longer ago than the limit: their message was lost or their worker died."""
+        cutoff = self._now() - older_than_seconds
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(inbox).where(inbox.c.status == "pending", inbox.c.enqueued_at < cutoff)
+                                .order_by(inbox.c.id).limit(limit)).mappings().all()
+        return [_event(row) for row in rows]
+
+    def mark_enqueued(self, inbox_id: int, delay: float = 0.0) -> None:
+        """Restart the sweep's clock; a retry scheduled `delay` seconds out is not stalled before then."""
+        with self.engine.begin() as conn:
+            conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(enqueued_at=self._now() + delay))
+
+    def events(self, account: str | None = None) -> list[InboxEvent]:
+        query = select(inbox).order_by(inbox.c.id)
+        if account:
+            query = query.where(inbox.c.account == account)
+        with self.engine.connect() as conn:
+            return [_event(row) for row in conn.execute(query).mappings().all()]
+
+    # --- posts (exactly once) ----------------------------------------------------------------
+    def claim_post(self, draft_ref: str, account: str, ticket_id: str, stale_after: float) -> str:
+        """Take the right to post draft_ref: "claimed" (go), "posted" (done before), "busy" (another run holds it).
+
+        A claim older than stale_after belonged to a run that died; it is taken over, and the caller
+        must check the ticket for the ref before posting, since that run may have posted first.
+        """
+        now = self._now()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(posts).values(draft_ref=draft_ref, account=account, ticket_id=ticket_id,
+                                                  status="claimed", claimed_at=now))
+            return "claimed"
+        except IntegrityError:
+            pass
+        with self.engine.begin() as conn:
+            row = conn.execute(select(posts).where(posts.c.draft_ref == draft_ref)).mappings().first()
+            if row["status"] == "posted":
+                return "posted"
+            if now - row["claimed_at"] < stale_after:
+                return "busy"
+            # Compare-and-set on the old timestamp so only one taker wins.
+            taken = conn.execute(update(posts).where(posts.c.draft_ref == draft_ref,
+                                                     posts.c.claimed_at == row["claimed_at"])
+                                 .values(claimed_at=now)).rowcount
+            return "claimed" if taken == 1 else "busy"
+
+    def confirm_post(self, draft_ref: str, kind: str, comment_id: str | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(posts).where(posts.c.draft_ref == draft_ref).values(
+                status="posted", kind=kind, comment_id=comment_id, posted_at=self._now()))
+
+    def release_claim(self, draft_ref: str) -> None:
+        """Give a claim back after a failure before anything was posted, so a retry can take it at once."""
+        with self.engine.begin() as conn:
+            conn.execute(posts.delete().where(posts.c.draft_ref == draft_ref, posts.c.status == "claimed"))
+
+    def post_status(self, draft_ref: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(posts.c.status).where(posts.c.draft_ref == draft_ref)).scalar()
+
+    # --- audit -------------------------------------------------------------------------------
+    def log(self, account: str, ticket_id: str, step: str, inbox_id: int | None = None, **detail: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(audit).values(account=account, ticket_id=str(ticket_id), inbox_id=inbox_id,
+                                              step=step, detail=json.dumps(detail, default=str), at=self._now()))
+
+    def audit_trail(self, account: str, ticket_id: str) -> Iterator[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(audit).where(audit.c.account == account, audit.c.ticket_id == str(ticket_id))
+                                .order_by(audit.c.id)).mappings().all()
+        for row in rows:
+            yield {"step": row["step"], "at": row["at"], "inbox_id": row["inbox_id"], **json.loads(row["detail"])}
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _event(row: Any) -> InboxEvent:
+    return InboxEvent(id=row["id"], account=row["account"], event_id=row["event_id"], ticket_id=row["ticket_id"],
+                      kind=row["kind"], status=row["status"], attempts=row["attempts"])

@@ -1,0 +1,168 @@
+"""Real parts wired together for end-to-end tests: the Flask app over HTTP, a Celery worker process,
+a Chroma store on disk, and the fake Zendesk and Claude servers on loopback."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import httpx
+
+from settings import Config, parse_config
+from state import State
+from tests.conftest import ZENDESK_SECRET, ZENDESK_TOKEN, AGENT_EMAIL, config_text
+from tests.fakes.claude import FakeClaude
+from tests.fakes.server import serve
+from tests.fakes.zendesk import FakeZendesk, sign_zendesk
+
+REPO = Path(__file__).resolve().parents[2]
+ANTHROPIC_KEY = "sk-test-key"
+
+KB = {
+    "refunds.md": "---\ntitle: Refund policy\nurl: https://help.acme.test/refunds\n---\n# Refund policy\n\n"
+                  "## How long refunds take\nRefunds are paid back to the original card within 5 business days "
+                  "after we receive the returned item.\n",
+    "shipping.md": "---\ntitle: Shipping times\nurl: https://help.acme.test/shipping\n---\n# Shipping\n\n"
+                   "Orders ship within 2 days. Tracking links arrive by email once the parcel leaves.\n",
+    "password.md": "---\ntitle: Reset your password\nurl: https://help.acme.test/password\n---\n# Password\n\n"
+                   "Use the Forgot password link on the sign-in page to get a reset email.\n",
+}
+
+
+def good_draft(request: dict[str, Any]) -> dict[str, Any]:
+    """What a sensible model answers: cites the first passage it was given."""
+    return {"reply": "Your refund reaches your card within 5 business days of us receiving the item.",
+            "cited_passage_ids": ["P1"], "missing_information": [], "needs_human": False,
+            "needs_human_reason": "", "confidence": 0.9}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@dataclass
+class Stack:
+    tmp: Path
+    broker_url: str | None = None
+    with_model: bool = True
+    zendesk: FakeZendesk = field(default_factory=lambda: FakeZendesk(email=AGENT_EMAIL, token=ZENDESK_TOKEN))
+    claude: FakeClaude = field(default_factory=lambda: FakeClaude(api_key=ANTHROPIC_KEY))
+    worker: subprocess.Popen | None = None
+    servers: list[Any] = field(default_factory=list)
+
+    def start(self) -> "Stack":
+        self.claude.default = good_draft
+        zd, cl = serve(self.zendesk.app), serve(self.claude.app)
+        self.servers += [zd, cl]
+        queue = {"name": f"e2e-{os.getpid()}-{id(self)}"}
+        if self.broker_url:
+            queue["broker_url"] = self.broker_url
+        self.config_path = self.tmp / "config.yaml"
+        self.config_path.write_text(config_text(self.tmp / "var", zendesk_url=zd.url, claude_url=cl.url,
+                                                knowledge={"embedding": "minilm-int8", "min_score": 0.2},
+                                                queue=queue))
+        self.env = {**os.environ, "DESKDRAFT_CONFIG": str(self.config_path), "TEST_ZENDESK_TOKEN": ZENDESK_TOKEN,
+                    "TEST_ZENDESK_SECRET": ZENDESK_SECRET, "HF_HUB_OFFLINE": "1"}
+        if self.with_model:
+            self.env["TEST_ANTHROPIC_KEY"] = ANTHROPIC_KEY
+        else:
+            self.env.pop("TEST_ANTHROPIC_KEY", None)
+        self._ingest()
+        self.config: Config = parse_config(self.config_path.read_text(), str(self.config_path))
+        self.state = State(self.config.database_url)
+        self.start_web()
+        self.start_worker()
+        return self
+
+    def start_web(self) -> None:
+        """The app as production serves it: gunicorn, its own process, the producer side of the queue."""
+        port = free_port()
+        self.web_url = f"http://127.0.0.1:{port}"
+        self.web = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
+             "webhooks:create_app()"], cwd=REPO, env=self.env, stdout=subprocess.DEVNULL,
+            stderr=(self.tmp / "web.log").open("w"), start_new_session=True)
+        wait_for(lambda: _answers(f"{self.web_url}/healthz") or self.web.poll() is not None, 60, "gunicorn")
+        assert self.web.poll() is None, (self.tmp / "web.log").read_text()[-3000:]
+
+    def _ingest(self) -> None:
+        docs = self.tmp / "kb"
+        docs.mkdir()
+        for name, text in KB.items():
+            (docs / name).write_text(text)
+        subprocess.run([sys.executable, "-m", "flask", "--app", "webhooks", "knowledge", "ingest", str(docs)],
+                       cwd=REPO, env=self.env, check=True, capture_output=True, timeout=120)
+
+    def start_worker(self) -> None:
+        self.log_path = self.tmp / f"worker-{time.monotonic_ns()}.log"
+        log = self.log_path.open("w")
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker", "worker", "-B", "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--concurrency", "4"],
+            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(lambda: "ready." in self.log_path.read_text() or self.worker.poll() is not None, 60,
+                 "the Celery worker to start")
+        assert self.worker.poll() is None, self.log_path.read_text()[-3000:]
+
+    def kill_worker(self) -> None:
+        """SIGKILL the whole worker session: no clean shutdown, no requeue by the worker itself."""
+        os.killpg(self.worker.pid, signal.SIGKILL)
+        self.worker.wait(10)
+
+    def stop(self) -> None:
+        if self.worker and self.worker.poll() is None:
+            os.killpg(self.worker.pid, signal.SIGTERM)
+            try:
+                self.worker.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill_worker()
+        if getattr(self, "web", None) and self.web.poll() is None:
+            os.killpg(self.web.pid, signal.SIGTERM)
+            self.web.wait(20)
+        for server in self.servers:
+            server.stop()
+
+    def worker_log(self) -> str:
+        return self.log_path.read_text()
+
+    # --- driving it like Zendesk does -----------------------------------------------------------
+    def deliver(self, ticket_id: int | str, invocation_id: str, account: str = "zendesk") -> httpx.Response:
+        body = json.dumps({"ticket_id": str(ticket_id), "title": "from the trigger"}).encode()
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        headers = {**sign_zendesk(ZENDESK_SECRET, body, stamp, invocation_id=invocation_id),
+                   "Content-Type": "application/json"}
+        return httpx.post(f"{self.web_url}/webhooks/{account}", content=body, headers=headers, timeout=10)
+
+    def notes(self, ticket_id: int) -> list[dict[str, Any]]:
+        """Comments our assistant posted on the ticket."""
+        return [c for c in self.zendesk.comments(ticket_id) if str(c["author_id"]) == str(self.zendesk.agent_user_id)]
+
+    def inbox_settled(self) -> bool:
+        return all(e.status != "pending" for e in self.state.events())

@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import pytest
+
+from settings import ConfigError, load_config, parse_config
+from tests.conftest import config_text, dedent
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_the_shipped_config_yaml_loads():
+    config = load_config(REPO / "config.yaml")
+    assert config.helpdesks["zendesk"].base_url == "https://yourcompany.zendesk.com"
+    assert config.anthropic.api_key_env == "ANTHROPIC_API_KEY"
+    assert config.queue.broker_url is None and config.state_url is None and config.knowledge.url is None
+
+
+def test_every_bad_field_is_named_at_once():
+    text = dedent("""
+        helpdesks:
+          zendesk: {type: zendsk, api_token_env: my-secret-token, webhook_secret_env: ZD_SECRET, subdomain: acme}
+        anthropic: {max_retries: 9}
+        queue: {broker_url: "mysql://x"}
+        surprise: 1
+    """)
+    with pytest.raises(ConfigError) as err:
+        parse_config(text)
+    message = str(err.value)
+    for field in ("helpdesks.zendesk.type", "helpdesks.zendesk.api_token_env", "anthropic.model",
+                  "anthropic.max_retries", "queue.broker_url", "surprise"):
+        assert field in message, field
+    assert "the secret itself never goes here" in message
+
+
+def test_zendesk_needs_an_email_and_somewhere_to_reach_it():
+    text = dedent("""
+        helpdesks:
+          zendesk: {type: zendesk, api_token_env: ZD_TOKEN, webhook_secret_env: ZD_SECRET}
+        anthropic: {model: m}
+    """)
+    with pytest.raises(ConfigError) as err:
+        parse_config(text)
+    assert "helpdesks.zendesk.base_url: give subdomain or base_url" in str(err.value)
+    assert "helpdesks.zendesk.email" in str(err.value)
+
+
+def test_secrets_come_from_the_environment(tmp_path, monkeypatch):
+    config = parse_config(config_text(tmp_path))
+    monkeypatch.setenv("TEST_ZENDESK_TOKEN", "from-env")
+    assert config.helpdesks["zendesk"].api_token == "from-env"
+    monkeypatch.delenv("TEST_ZENDESK_TOKEN")
+    assert config.helpdesks["zendesk"].api_token == ""
+
+
+def test_not_yaml_and_not_a_mapping_are_clear_errors():
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        parse_config("helpdesks: [unclosed")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        parse_config("- a list")
+
+
+def test_missing_file_says_how_to_fix_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("DESKDRAFT_CONFIG", str(tmp_path / "nope.yaml"))
+    with pytest.raises(ConfigError, match="DESKDRAFT_CONFIG"):
+        load_config()
+
+
+def test_servers_are_switched_on_by_urls(tmp_path):
+    config = parse_config(config_text(tmp_path, queue={"broker_url": "redis://127.0.0.1:6379/3"},
+                                      state={"url": "postgresql+psycopg://u@127.0.0.1/db"},
+                                      knowledge={"url": "http://127.0.0.1:8001"}))
+    assert config.queue.broker_url.startswith("redis://")
+    assert config.database_url.startswith("postgresql+psycopg://")
+    assert config.knowledge.url == "http://127.0.0.1:8001"

@@ -1,0 +1,118 @@
+"""The Flask app: verify, parse, record in the inbox, enqueue, answer. Nothing else happens in a request.
+
+Serve it with `gunicorn 'webhooks:create_app()'` (scripts/run does); admin commands are
+`flask --app webhooks <command>` (see cli.py).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any, Callable, Mapping
+
+import click
+from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from connectors import Ignored, MalformedPayload, build_connectors
+from settings import Config, ConfigError, load_config
+from state import State
+
+log = logging.getLogger("deskdraft.webhooks")
+bp = Blueprint("webhooks", __name__)
+
+
+def _reply(code: int, **body: Any):
+    return jsonify(body), code
+
+
+@bp.route("/webhooks/<account>", methods=["POST", "HEAD"])
+def receive(account: str):
+    connector = current_app.extensions["deskdraft.connectors"].get(account)
+    if connector is None:
+        return _reply(404, error=f"no helpdesk account named {account!r} in the config")
+    if request.method == "HEAD":  # Intercom checks the URL with a HEAD request when it is saved
+        return "", 200
+    body = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: werkzeug answers 413 before we read
+    if not connector.verify_webhook(request.headers, body):
+        log.warning("webhook for %s refused: bad or missing signature", account)
+        return _reply(401, error="signature missing, invalid or outside the allowed time window")
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return _reply(400, error=f"body is not valid JSON: {exc}")
+    if not isinstance(payload, Mapping):
+        return _reply(400, error="body must be a JSON object")
+    try:
+        event = connector.parse_webhook(request.headers, body, payload)
+    except MalformedPayload as exc:
+        return _reply(400, error=str(exc))
+    if isinstance(event, Ignored):
+        log.info("webhook for %s ignored: %s", account, event.reason)
+        return _reply(200, status="ignored", reason=event.reason)
+
+    state: State = _service("state")
+    inbox_id = state.record_event(event.account, event.event_id, event.ticket_id, event.kind)
+    if inbox_id is None:
+        return _reply(200, status="duplicate", event_id=event.event_id)
+    state.log(event.account, event.ticket_id, "event_received", inbox_id, event_id=event.event_id, kind=event.kind)
+    try:
+        _service("enqueue")(inbox_id)
+    except Exception as exc:  # the inbox row is durable: the sweep enqueues it once the broker is back
+        log.error("event %s recorded but not enqueued (%s); the sweep will retry", inbox_id, exc)
+    return _reply(202, status="queued", inbox_id=inbox_id)
+
+
+@bp.get("/healthz")
+def health():
+    config: Config = current_app.extensions["deskdraft.config"]
+    return _reply(200, status="ok", config=config.source, accounts=sorted(config.helpdesks))
+
+
+def _service(name: str) -> Any:
+    """State and the queue producer are built on first use, so admin commands never open them."""
+    services = current_app.extensions["deskdraft.services"]
+    with services["lock"]:
+        if name not in services:
+            services[name] = services["factories"][name]()
+        return services[name]
+
+
+def _json_errors(exc: HTTPException):
+    return _reply(exc.code or 500, error=exc.description)
+
+
+def _celery_enqueue(config: Config) -> Callable[[int], None]:
+    import worker  # the producer side of the same Celery app the worker consumes
+
+    worker.configure(config)
+    return lambda inbox_id: worker.process_event.delay(inbox_id)
+
+
+def create_app(config: Config | None = None, enqueue: Callable[[int], None] | None = None,
+               state: State | None = None) -> Flask:
+    """App factory: tests pass a config and an enqueue function; production reads config.yaml."""
+    app = Flask("deskdraft")
+    import cli
+
+    cli.register(app)
+    if config is None:
+        try:
+            config = load_config()
+        except ConfigError as exc:
+            if click.get_current_context(silent=True) is None:
+                raise  # serving: refuse to start
+            # An admin command (check-config among them) must still run to report what is wrong.
+            app.extensions["deskdraft.config_error"] = str(exc)
+            app.before_request(lambda: _reply(503, error=str(exc)))
+            return app
+    app.config["MAX_CONTENT_LENGTH"] = config.webhooks.max_body_bytes
+    app.extensions["deskdraft.config"] = config
+    app.extensions["deskdraft.connectors"] = build_connectors(config)
+    services: dict[str, Any] = {"lock": threading.Lock(), "factories": {
+        "state": lambda: State(config.database_url), "enqueue": lambda: _celery_enqueue(config)}}
+    services.update({k: v for k, v in (("state", state), ("enqueue", enqueue)) if v is not None})
+    app.extensions["deskdraft.services"] = services
+    app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, _json_errors)
+    return app

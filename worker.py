@@ -1,0 +1,178 @@
+"""The Celery app and its two tasks: process one inbox event, and sweep stalled ones back into the queue.
+
+Run it as ONE process with a thread pool (`celery -A worker worker -P threads -B`): the embedded Chroma store
+is not process-safe, and drafting waits on HTTP, so threads give the concurrency. `worker.app` is built from
+config.yaml on first access, so importing this module never reads the config or opens anything.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import anthropic
+from celery import Celery
+
+import pipeline
+from connectors import PermanentHelpdeskError, TransientHelpdeskError, build_connectors
+from drafting.claude import RETRYABLE as MODEL_RETRYABLE
+from drafting.claude import Drafter
+from settings import Config, ConfigError, load_config
+from state import State
+
+log = logging.getLogger(__name__)
+
+celery_app = Celery("deskdraft")
+TRANSIENT = (TransientHelpdeskError, pipeline.RetrievalUnavailable, *MODEL_RETRYABLE)
+MAX_COUNTDOWN = 3600
+
+_config: Config | None = None
+_deps: pipeline.Deps | None = None
+_deps_lock = threading.Lock()
+
+
+def broker_settings(config: Config) -> dict[str, Any]:
+    """Redis/RabbitMQ when configured; otherwise kombu's filesystem transport under data_dir (one host)."""
+    if config.queue.broker_url:
+        return {"broker_url": config.queue.broker_url}
+    folder = Path(config.data_dir).resolve() / "broker"
+    for sub in ("queue", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {"broker_url": "filesystem://",
+            "broker_transport_options": {"data_folder_in": str(folder / "queue"),
+                                         "data_folder_out": str(folder / "queue"),
+                                         "processed_folder": str(folder / "processed"),
+                                         "store_processed": False, "polling_interval": 0.1}}
+
+
+def configure(config: Config) -> Celery:
+    """Point the Celery app at this config (web process: to publish; worker: to consume)."""
+    global _config, _deps
+    _config, _deps = config, None
+    Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+    celery_app.conf.update(
+        **broker_settings(config),
+        task_default_queue=config.queue.name,  # several deployments can share one Redis or RabbitMQ
+        task_ignore_result=True,
+        task_acks_late=True,  # a job that dies mid-way is redelivered where the broker can; the sweep covers the rest
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_pool="threads", worker_concurrency=config.queue.concurrency,
+        task_serializer="json", accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={"sweep-inbox": {"task": "worker.sweep_inbox",
+                                       "schedule": config.queue.sweep_interval_seconds}},
+        beat_schedule_filename=str(Path(config.data_dir).resolve() / "celerybeat-schedule"),
+    )
+    return celery_app
+
+
+def __getattr__(name: str) -> Any:
+    # `celery -A worker` asks for worker.app: read config.yaml then, and refuse to start on a bad one.
+    if name == "app":
+        try:
+            return configure(load_config())
+        except ConfigError as exc:
+            sys.stderr.write(f"deskdraft: worker not started.\n{exc}\n")
+            raise SystemExit(2) from None
+    raise AttributeError(name)
+
+
+def deps() -> pipeline.Deps:
+    """This process's connections, built once on first use and shared by the worker threads."""
+    global _deps
+    with _deps_lock:
+        if _deps is None:
+            if _config is None:
+                configure(load_config())
+            _deps = build_deps(_config)
+        return _deps
+
+
+def build_deps(config: Config) -> pipeline.Deps:
+    from knowledge.service import Retriever  # keeps onnxruntime/chromadb out of the web process
+
+    drafter = Drafter(config.anthropic, config.drafting.assistant_name) if config.anthropic.api_key else None
+    if drafter is None:
+        log.warning("%s is not set: notes will list relevant articles but carry no drafted reply",
+                    config.anthropic.api_key_env)
+    return pipeline.Deps(config=config, state=State(config.database_url), connectors=build_connectors(config),
+                         retrieve=Retriever(config), drafter=drafter)
+
+
+def _countdown(exc: BaseException, retries: int, base: int) -> int:
+    hinted = getattr(exc, "retry_after", None)
+    if isinstance(exc, anthropic.APIStatusError):
+        header = exc.response.headers.get("retry-after")
+        hinted = float(header) if header and header.replace(".", "", 1).isdigit() else None
+    backoff = base * (2 ** retries)
+    return int(min(MAX_COUNTDOWN, max(hinted or 0, backoff)))
+
+
+@celery_app.task(bind=True, name="worker.process_event", acks_late=True, max_retries=None)
+def process_event(self: Any, inbox_id: int) -> str:
+    """Draft for one accepted webhook event. Ids in, everything re-read; safe to run twice."""
+    d = deps()
+    event = d.state.get_event(inbox_id)
+    if event is None or event.status != "pending":
+        return "not pending"
+    d.state.start_attempt(inbox_id)
+    event = d.state.get_event(inbox_id)
+    try:
+        outcome = pipeline.handle(event, d)
+    except TRANSIENT as exc:
+        limit = d.config.queue.task_max_retries
+        if self.request.retries >= limit or isinstance(exc, anthropic.EnforcedSpendLimitReachedError):
+            # A spend limit is monthly: backing off for minutes would only delay the note that says so.
+            return _give_up(event, d, f"{type(exc).__name__}: {exc}")
+        countdown = _countdown(exc, self.request.retries, d.config.queue.retry_backoff_seconds)
+        d.state.log(event.account, event.ticket_id, "retry_scheduled", inbox_id, error=str(exc)[:300],
+                    in_seconds=countdown, retry=self.request.retries + 1, of=limit)
+        d.state.mark_enqueued(inbox_id, delay=countdown)
+        raise self.retry(exc=exc, countdown=countdown)
+    except PermanentHelpdeskError as exc:
+        # 401/403/404/422: the helpdesk refuses; retrying will not change that. Recorded for the admin.
+        d.state.log(event.account, event.ticket_id, "failed", inbox_id, error=str(exc))
+        d.state.finish_event(inbox_id, "helpdesk_refused", str(exc), failed=True)
+        log.error("inbox %s: %s", inbox_id, exc)
+        return "helpdesk_refused"
+    except Exception as exc:  # a refusal waiting cannot fix (bad API key, a bug): say so in the ticket, once
+        log.exception("inbox %s: giving up", inbox_id)
+        return _give_up(event, d, f"{type(exc).__name__}: {exc}")
+    if outcome.kind == "in_progress":
+        # Another run holds the claim. Leave the event pending: if that run died, the sweep brings us back
+        # once its claim has gone stale.
+        d.state.mark_enqueued(inbox_id)
+        return outcome.kind
+    d.state.finish_event(inbox_id, outcome.kind, outcome.reason or None)
+    return outcome.kind
+
+
+def _give_up(event: Any, d: pipeline.Deps, error: str) -> str:
+    """Out of retries: a note in the ticket says so, so nothing is dropped in silence."""
+    d.state.log(event.account, event.ticket_id, "gave_up", event.id, error=error)
+    try:
+        pipeline.post_failure(event, d, error)
+    except Exception as exc:  # the helpdesk itself is down: the inbox row keeps the record
+        log.error("inbox %s: could not post the failure note either: %s", event.id, exc)
+        d.state.finish_event(event.id, "gave_up", f"{error}; failure note not posted: {exc}", failed=True)
+        return "gave_up"
+    d.state.finish_event(event.id, "failure_note", error, failed=True)
+    return "failure_note"
+
+
+@celery_app.task(name="worker.sweep_inbox")
+def sweep_inbox() -> int:
+    """Re-enqueue accepted events that were not finished in time (lost message, killed worker)."""
+    d = deps()
+    stalled = d.state.stalled_events(d.config.queue.sweep_after_seconds)
+    for event in stalled:
+        d.state.mark_enqueued(event.id)
+        d.state.log(event.account, event.ticket_id, "requeued", event.id, attempts=event.attempts)
+        process_event.delay(event.id)
+    if stalled:
+        log.warning("sweep: re-enqueued %d stalled event(s)", len(stalled))
+    return len(stalled)
