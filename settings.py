@@ -14,6 +14,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_l
 
 CONFIG_ENV = "DESKDRAFT_CONFIG"
 HELPDESK_TYPES = ("zendesk", "intercom", "freshdesk")
+INTERCOM_REGIONS = {"us": "https://api.intercom.io", "eu": "https://api.eu.intercom.io",
+                    "au": "https://api.au.intercom.io"}
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 ENV_NAME_ERROR = "must name an environment variable (like ZENDESK_API_TOKEN); the secret itself never goes here"
 SECTIONS = ("knowledge", "queue", "webhooks", "drafting", "state")
@@ -34,6 +36,15 @@ class HelpdeskAccount:
     agent_user_id: str | None
     timeout_seconds: float
     max_attempts: int
+    # Intercom: the admin notes are posted as, the API version header, the data-hosting region.
+    admin_id: str | None = None
+    api_version: str | None = None
+    region: str = "us"
+    # Freshdesk signs nothing: the automation rule sends our secret in a header (or as basic auth).
+    webhook_auth: str = "signature"  # signature (Zendesk, Intercom) | header | basic
+    webhook_header: str = "X-Deskdraft-Secret"
+    requests_per_minute: int | None = None  # client-side budget (Freshdesk's webhooks share the API's)
+    knowledge_scope: str | None = None  # retrieval restricted to documents ingested with this scope
 
     @property
     def api_token(self) -> str:
@@ -130,12 +141,24 @@ class HelpdeskSchema(_Strict):
     agent_user_id = fields.String(load_default=None)
     timeout_seconds = fields.Float(load_default=15.0, validate=validate.Range(min=1, max=120))
     max_attempts = fields.Integer(load_default=4, validate=validate.Range(min=1, max=10))
+    admin_id = fields.String(load_default=None)
+    api_version = fields.String(load_default=None)
+    region = fields.String(load_default="us", validate=validate.OneOf(sorted(INTERCOM_REGIONS)))
+    webhook_auth = fields.String(load_default=None, validate=validate.OneOf(["signature", "header", "basic"]))
+    webhook_header = fields.String(load_default="X-Deskdraft-Secret",
+                                   validate=validate.Regexp(r"^[A-Za-z0-9-]{1,64}$"))
+    requests_per_minute = fields.Integer(load_default=None, validate=validate.Range(min=1, max=100_000))
+    knowledge_scope = fields.String(load_default=None, validate=validate.Regexp(r"^[a-zA-Z0-9._-]{1,64}$"))
 
     @validates_schema
     def where_to_reach_it(self, data: dict, **kwargs: Any) -> None:
         errors = {}
-        if not data.get("subdomain") and not data.get("base_url"):
+        if not data.get("subdomain") and not data.get("base_url") and data.get("type") != "intercom":
             errors["base_url"] = ["give subdomain or base_url"]
+        if data.get("type") == "intercom" and not data.get("admin_id"):
+            errors["admin_id"] = ["Intercom notes are posted as an admin: give the admin's id"]
+        if data.get("type") == "freshdesk" and data.get("webhook_auth") == "signature":
+            errors["webhook_auth"] = ["Freshdesk signs nothing: use header or basic"]
         if data.get("type") == "zendesk" and not data.get("email"):
             errors["email"] = ["Zendesk API tokens authenticate as {email}/token: give the agent's email"]
         if errors:
@@ -219,16 +242,21 @@ class ConfigSchema(_Strict):
 
 
 def _account(name: str, raw: dict) -> HelpdeskAccount:
-    base_url = raw["base_url"] or _default_base_url(raw["type"], raw["subdomain"])
+    base_url = raw["base_url"] or _default_base_url(raw["type"], raw["subdomain"], raw["region"])
+    auth = raw["webhook_auth"] or ("header" if raw["type"] == "freshdesk" else "signature")
     return HelpdeskAccount(name=name, type=raw["type"], base_url=base_url.rstrip("/"), email=raw["email"],
                            api_token_env=raw["api_token_env"], webhook_secret_env=raw["webhook_secret_env"],
                            agent_user_id=raw["agent_user_id"], timeout_seconds=raw["timeout_seconds"],
-                           max_attempts=raw["max_attempts"])
+                           max_attempts=raw["max_attempts"], admin_id=raw["admin_id"],
+                           api_version=raw["api_version"], region=raw["region"], webhook_auth=auth,
+                           webhook_header=raw["webhook_header"], requests_per_minute=raw["requests_per_minute"],
+                           knowledge_scope=raw["knowledge_scope"])
 
 
-def _default_base_url(kind: str, subdomain: str) -> str:
-    return {"zendesk": f"https://{subdomain}.zendesk.com", "freshdesk": f"https://{subdomain}.freshdesk.com",
-            "intercom": "https://api.intercom.io"}[kind]
+def _default_base_url(kind: str, subdomain: str | None, region: str) -> str:
+    if kind == "intercom":
+        return INTERCOM_REGIONS[region]
+    return f"https://{subdomain}.{kind}.com"
 
 
 def config_path() -> Path:

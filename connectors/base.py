@@ -5,7 +5,7 @@ No code outside connectors/ sees vendor JSON: webhooks and the pipeline only han
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping, Protocol
+from typing import Any, ClassVar, Mapping, Protocol, Sequence
 
 # Written into every note and reply we post, so a re-run can see on the ticket itself that
 # the work is done even when our own database missed the write (crash after the POST).
@@ -94,5 +94,8 @@ class Connector(Protocol):
     def post_note(self, ticket_id: str, body: str) -> str: ...  # internal; returns the new comment's id
 
     def post_reply(self, ticket_id: str, body: str) -> str: ...  # public; only when the gate says so
+
+    def escalate(self, ticket_id: str, body: str, tags: Sequence[str], group: str | None) -> str: ...
+    # handoff: an internal note with the summary, plus tags and (when given) the group/team that owns it
 
     def close(self) -> None: ...

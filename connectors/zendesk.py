@@ -14,7 +14,7 @@ import hmac
 import logging
 import time
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import httpx
 
@@ -183,9 +183,12 @@ class ZendeskConnector:
                        body=raw.get("plain_body") or raw.get("body") or "", public=bool(raw.get("public", True)),
                        via_api=channel == "api", created_at=raw.get("created_at") or "")
 
-    def _comment_on(self, ticket_id: str, body: str, public: bool, extra: Mapping[str, Any] | None = None) -> str:
-        ticket: dict[str, Any] = {"comment": {"body": body, "public": public}, "additional_tags": [DRAFTED_TAG]}
-        ticket.update(extra or {})
+    def _comment_on(self, ticket_id: str, body: str, public: bool, tags: Sequence[str] = (),
+                    group: str | None = None) -> str:
+        ticket: dict[str, Any] = {"comment": {"body": body, "public": public},
+                                  "additional_tags": [DRAFTED_TAG, *tags]}
+        if group:
+            ticket["group_id"] = int(group) if group.isdigit() else group
         response = self._send("PUT", f"/api/v2/tickets/{ticket_id}.json", json={"ticket": ticket}).json()
         events = (response.get("audit") or {}).get("events") or []
         return next((str(e["id"]) for e in events if e.get("type") == "Comment"), "")
@@ -195,3 +198,6 @@ class ZendeskConnector:
 
     def post_reply(self, ticket_id: str, body: str) -> str:
         return self._comment_on(ticket_id, body, public=True)
+
+    def escalate(self, ticket_id: str, body: str, tags: Sequence[str], group: str | None) -> str:
+        return self._comment_on(ticket_id, body, public=False, tags=tags, group=group)

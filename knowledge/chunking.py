@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
-
 KINDS = ("article", "policy", "past_ticket")
 FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "text"}
 FRONT_MATTER_KEYS = ("title", "url", "kind", "locale", "updated_at")
@@ -241,7 +240,7 @@ class _HTMLText(HTMLParser):
             self.canonical = attr["href"]
         if tag in self.SKIP:
             self._skip += 1
-        elif tag == "title":
+        elif tag == "title" and not self._skip:  # not an <svg><title>
             self._in_title = True
         elif tag in ("main", "article"):
             self._main += 1

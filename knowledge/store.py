@@ -1,6 +1,7 @@
 """The knowledge store: the project's only Chroma client, one collection, one writer per directory."""
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +18,7 @@ from knowledge.embeddings import build_embedding  # also registers our embedding
 from knowledge.retrieve import Passage
 
 LOCK_NAME = ".deskdraft.lock"
+_held: dict[str, int] = {}  # lock file -> pid, only to word StoreBusy right
 
 
 class StoreBusy(RuntimeError):
@@ -44,7 +46,7 @@ class KnowledgeStore:
             try:
                 self._client = chromadb.PersistentClient(path=str(path), settings=settings)
             except BaseException:
-                self._lock.release()
+                _unlock(self._lock)
                 raise
         try:
             self._collection = self._client.get_or_create_collection(collection, embedding_function=embedding)
@@ -126,7 +128,7 @@ class KnowledgeStore:
                 self._client.close()  # type: ignore[attr-defined]
         finally:
             if self._lock is not None:
-                self._lock.release()
+                _unlock(self._lock)
 
     def __enter__(self) -> KnowledgeStore:
         return self
@@ -157,11 +159,22 @@ def _lock_directory(path: Path) -> FileLock:
     try:
         lock.acquire(blocking=False)
     except Timeout:
+        if _held.get(lock.lock_file) == os.getpid():
+            raise StoreBusy(
+                f"the Chroma store at {path} is already open in this process; share that KnowledgeStore "
+                "(it is thread-safe) or close it first"
+            ) from None
         raise StoreBusy(
             f"the Chroma store at {path} is open in another process (the worker?). Stop it, or run this "
             "through the worker, or use a Chroma server (knowledge.url)"
         ) from None
+    _held[lock.lock_file] = os.getpid()  # a pid, so a forked child is not mistaken for us
     return lock
+
+
+def _unlock(lock: FileLock) -> None:
+    _held.pop(lock.lock_file, None)
+    lock.release()
 
 
 def _server_address(url: str) -> dict[str, Any]:

@@ -52,6 +52,12 @@ def test_any_other_lock_holder_makes_the_store_busy(tmp_path):
     open_store(str(tmp_path), None, "kb-busy", "hash").close()
 
 
+def test_a_second_store_in_the_same_process_is_refused(tmp_path):
+    with open_store(str(tmp_path), None, "kb-twice", "hash"):
+        with pytest.raises(StoreBusy, match="already open in this process; share that KnowledgeStore"):
+            open_store(str(tmp_path), None, "kb-twice", "hash")
+
+
 def test_close_releases_the_lock_and_data_persists(tmp_path):
     store = open_store(str(tmp_path), None, "kb-persist", "hash")
     store.upsert([chunk(0, "Refunds take 30 days"), chunk(1, "Shipping takes 2 days")])
