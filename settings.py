@@ -4,6 +4,7 @@ Secrets never live in the file: it names the environment variables that hold the
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any, Mapping
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+log = logging.getLogger("deskdraft.config")
 CONFIG_ENV = "DESKDRAFT_CONFIG"
 HELPDESK_TYPES = ("zendesk", "intercom", "freshdesk")
 INTERCOM_REGIONS = {"us": "https://api.intercom.io", "eu": "https://api.eu.intercom.io",
@@ -313,3 +315,50 @@ def missing_secrets(config: Config) -> list[str]:
             if not os.environ.get(env):
                 missing.append(f"{env} (helpdesks.{account.name})")
     return missing
+
+
+class LiveConfig:
+    """The config in force, re-read when the file changes; a bad edit is refused and the last good one kept.
+
+    Checked at most every `interval` seconds (one stat call), so a running worker or web process picks up an
+    admin's edit without a restart.
+    """
+
+    def __init__(self, path: Path, initial: Config, interval: float = 1.0, clock: Any = None) -> None:
+        import threading
+        import time
+
+        self.path = path
+        self._config = initial
+        self._interval = interval
+        self._clock = clock or time.monotonic
+        self._checked = self._clock()
+        self._mtime = self._stat()
+        self._lock = threading.Lock()
+        self.error: str | None = None  # why the file on disk is not in force, if it is not
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size  # two quick edits can share a timestamp on coarse clocks
+
+    def current(self) -> Config:
+        now = self._clock()
+        with self._lock:
+            if now - self._checked < self._interval:
+                return self._config
+            self._checked = now
+            mtime = self._stat()
+            if mtime == self._mtime:
+                return self._config
+            self._mtime = mtime
+            try:
+                self._config = load_config(self.path)
+                self.error = None
+                log.warning("config reloaded from %s", self.path)
+            except ConfigError as exc:
+                self.error = f"{exc} (the last good config stays in force)"
+                log.error("config edit refused: %s", self.error)
+            return self._config

@@ -56,17 +56,18 @@ def build_corpus(folder: Path, docs: int) -> list[Path]:
     return paths
 
 
-def describe_chunks(folder: Path, paths: list[Path]) -> str:
-    """Chunk size in characters and tokens, and how many hit the 256-token limit."""
+def describe_chunks(folder: Path, paths: list[Path]) -> tuple[str, int]:
+    """Chunk size in characters and tokens, how many hit the 256-token limit; and total tokens embedded."""
     tokenizer = Tokenizer.from_file(str(_tokenizer_file()))
     tokenizer.no_truncation()
     tokenizer.no_padding()
     texts = [c.text for p in paths for c in chunk_document(read_document(p, source_id=str(p.relative_to(folder))))]
     tokens = [len(e.ids) for e in tokenizer.encode_batch(texts)]
     over = sum(t > 256 for t in tokens)
+    embedded = sum(min(t, 256) for t in tokens)
     return (f"chunk size: mean {statistics.mean(len(t) for t in texts):.0f} chars, "
             f"mean {statistics.mean(tokens):.0f} tokens (median {statistics.median(tokens):.0f}); "
-            f"{over} of {len(texts)} ({over / len(texts):.1%}) over 256 tokens, truncated for embedding")
+            f"{over} of {len(texts)} ({over / len(texts):.1%}) over 256 tokens, truncated for embedding"), embedded
 
 
 def main() -> None:
@@ -80,17 +81,22 @@ def main() -> None:
         paths = build_corpus(folder, args.docs)
         print(f"corpus: {len(paths)} Markdown articles from Bitext, {SECTIONS} sections each; "
               f"{os.cpu_count()} CPUs, threads={args.threads}")
-        print(describe_chunks(folder, paths))
+        sizes, tokens = describe_chunks(folder, paths)
+        print(sizes)
 
         with open_store(str(store_path), None, "bench-kb", "minilm-int8", args.threads) as store:
             started = time.perf_counter()
             store.query("warm up", 1)  # loads the model: reported apart from throughput
             load = time.perf_counter() - started
 
+            cpu = time.process_time()
             full = ingest_folder(store, folder)
+            cpu = time.process_time() - cpu  # all threads: shows when other processes share the cores
             print(f"model load: {load:.2f} s")
             print(f"full ingest: {full.chunks} chunks in {full.seconds:.1f} s = "
-                  f"{full.chunks / full.seconds:.1f} chunks/s ({full.files / full.seconds:.1f} files/s)")
+                  f"{full.chunks / full.seconds:.1f} chunks/s, {tokens / full.seconds:.0f} tokens/s "
+                  f"({full.files / full.seconds:.1f} files/s; this process kept "
+                  f"{cpu / full.seconds:.1f} of {os.cpu_count()} CPUs busy)")
 
             noop = ingest_folder(store, folder)
             assert noop.added == noop.updated == noop.deleted == 0, noop

@@ -111,7 +111,7 @@ def chunk_document(doc: Document, max_chars: int = 1200) -> list[Chunk]:
             key = "\x1f".join((*path, str(occurrence), str(part)))
             chunks.append(
                 Chunk(
-                    id=f"{doc.source_id}#{hashlib.sha1(key.encode()).hexdigest()[:12]}",
+                    id=f"{doc.source_id}#{hashlib.blake2b(key.encode(), digest_size=6).hexdigest()}",
                     text=text,
                     title=doc.title,
                     url=doc.url,

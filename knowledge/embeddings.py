@@ -49,8 +49,8 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 class MiniLMInt8(EmbeddingFunction[Documents]):
     """all-MiniLM-L6-v2 on onnxruntime: mean-pooled, L2-normalised, 384 dimensions, no torch."""
 
-    # 16, not 32: at chunk lengths (~150 tokens) batches of 32 ran at 16 chunks/s against 26 for
-    # 8-24 on 2 cores; the exported graph materialises [batch, 12, len, len] attention tensors.
+    # 16, not 32: on ~160-token chunks, 2 cores, batches of 8-16 ran at ~28 chunks/s and 32 at ~16;
+    # the exported graph materialises several [batch, 12, len, len] attention tensors per layer.
     def __init__(self, threads: int = 0, batch_size: int = 16, max_length: int = 256) -> None:
         self.threads = threads
         self.batch_size = batch_size

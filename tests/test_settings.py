@@ -72,3 +72,29 @@ def test_servers_are_switched_on_by_urls(tmp_path):
     assert config.queue.broker_url.startswith("redis://")
     assert config.database_url.startswith("postgresql+psycopg://")
     assert config.knowledge.url == "http://127.0.0.1:8001"
+
+
+def test_live_config_picks_up_edits_and_refuses_bad_ones(tmp_path):
+    from settings import LiveConfig
+
+    path = tmp_path / "config.yaml"
+    path.write_text(config_text(tmp_path))
+    now = [0.0]
+    live = LiveConfig(path, load_config(path), interval=1.0, clock=lambda: now[0])
+    assert live.current().anthropic.max_tokens == 1500
+
+    path.write_text(config_text(tmp_path, anthropic={"max_tokens": 900}))
+    now[0] += 2
+    assert live.current().anthropic.max_tokens == 900 and live.error is None
+
+    good = live.current()
+    path.write_text(config_text(tmp_path, anthropic={"max_tokens": "lots"}))
+    now[0] += 0.5
+    assert live.current() is good  # not checked again before the interval
+    now[0] += 2
+    assert live.current() is good  # a bad edit: the last good config stays in force
+    assert "anthropic.max_tokens" in live.error and "last good config" in live.error
+
+    path.write_text(config_text(tmp_path, anthropic={"max_tokens": 700}))
+    now[0] += 2
+    assert live.current().anthropic.max_tokens == 700 and live.error is None

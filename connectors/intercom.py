@@ -1,0 +1,300 @@
+"""Intercom: webhook verification and parsing, conversation reads, notes, replies, tags and team handoffs.
+
+Vendor quirks worth knowing:
+- Signature: `X-Hub-Signature: sha1=<hex HMAC-SHA1(client secret, raw body)>`, and NO timestamp, so a signed body
+  never expires. Replays stop at the inbox dedupe on the notification `id`; old `created_at` values are not refused
+  because Intercom itself re-delivers throttled notifications up to hours later.
+- `ping` (id null) arrives when the webhook is set up, a HEAD request when the URL is saved (webhooks.py answers it).
+- Topic names do the loop protection: only `conversation.user.*` is drafted for; our own notes come back (if
+  subscribed) as `conversation.admin.noted`. Items carry only the new part, in the 2019 model (`user`,
+  `conversation_message`) or the current one (`source`, `contacts`): we read `data.item.id` and re-fetch.
+- GET /conversations/{id} returns at most the 500 MOST RECENT parts; the first message is `source`, not a part.
+- Every write names the acting `admin_id`; reply and note bodies are HTML ("Notes accept some HTML formatting").
+- Bots and campaigns can write as an admin (the spec's example: an `admin` named Operator with an
+  `operator+<app>@intercom.io` address); Fin is `bot`. Both are "system", never an agent.
+- 429 carries `X-RateLimit-Reset` (epoch seconds, 10-second windows), no Retry-After: connectors/http waits for it.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import logging
+import re
+import time
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from typing import Any, Callable, Mapping, Sequence
+
+import httpx
+
+from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
+from connectors.http import PermanentHelpdeskError, send
+from settings import HelpdeskAccount, WebhookSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_VERSION = "2.16"  # the OpenAPI description the connector and its fake were checked against
+INBOX_HOSTS = {"us": "app.intercom.com", "eu": "app.eu.intercom.com", "au": "app.au.intercom.com"}
+CONTACT_TYPES = {"user", "lead", "contact"}
+# Automated notices that carry a body but are nobody's turn: Fin posts "<team> will reply as soon as they can."
+# right after a customer opens a conversation (conversation_operator_replied.json). Kept, they would be the latest
+# comment and hide the customer's question from the pipeline.
+NOTICE_PART_TYPES = {"channel_and_reply_time_expectation"}
+HTML_TAG = re.compile(r"</?(p|br|div|a|span|b|i|u|em|strong|ul|ol|li|h[1-6]|img|pre|code|blockquote)\b[^>]*>", re.I)
+
+
+def _user_created(payload: Mapping[str, Any]) -> str | Ignored:
+    return "ticket.created"
+
+
+def _user_replied(payload: Mapping[str, Any]) -> str | Ignored:
+    # The topic already says a contact wrote; the new part's author is checked too, in case a bot replied "as" one.
+    parts = ((_item(payload).get("conversation_parts") or {}).get("conversation_parts")) or []
+    author = (parts[-1].get("author") or {}) if parts and isinstance(parts[-1], Mapping) else {}
+    if author and author.get("type") not in CONTACT_TYPES:
+        return Ignored(f"Intercom topic 'conversation.user.replied' with a part by {author.get('type')!r}")
+    return "customer.replied"
+
+
+EVENT_HANDLERS: dict[str, Callable[[Mapping[str, Any]], str | Ignored]] = {
+    "conversation.user.created": _user_created,
+    "conversation.user.replied": _user_replied,
+}
+
+# Topics we never draft for, by family; the reason is logged and returned with the topic's name.
+IGNORED_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("ping", "a connectivity check from Intercom"),
+    ("conversation.admin.", "a teammate's action (possibly our own note)"),
+    ("conversation.operator.", "Operator/Fin (bot) activity"),
+    ("conversation_part.", "a part being tagged or redacted, not a new message"),
+    ("conversation.", "a conversation change that is not a customer message"),
+    ("ticket.", "Intercom tickets are not drafted for, only conversations"),
+    ("article.", "help center content (knowledge sync, not drafting)"),
+    ("contact.", "a change to a contact record, not a message"),
+)
+
+
+def _item(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    data = payload.get("data")
+    item = data.get("item") if isinstance(data, Mapping) else None
+    return item if isinstance(item, Mapping) else {}
+
+
+def _iso(epoch: Any) -> str:
+    if not isinstance(epoch, (int, float)):
+        return ""
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Text(HTMLParser):
+    """HTML → text with the line breaks a reader would see; links become `label (url)`, like display_as=plaintext."""
+
+    BLOCKS = {"p": 2, "div": 1, "li": 1, "ul": 1, "ol": 1, "blockquote": 1, "pre": 1,
+              **{f"h{n}": 1 for n in range(1, 7)}}  # tag → newlines it needs around it
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = ""
+        self._href: list[str | None] = []
+
+    def _breaks(self, n: int) -> None:  # at least n newlines here; nothing before the first text
+        if self.text:
+            self.text += "\n" * max(0, n - (len(self.text) - len(self.text.rstrip("\n"))))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.text += "\n"
+        elif tag == "a":
+            self._href.append(dict(attrs).get("href"))
+        self._breaks(self.BLOCKS.get(tag, 0))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)  # <br/> is one break, not a start and an end
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href:
+            href = self._href.pop()
+            self.text += f" ({href})" if href else ""
+        self._breaks(self.BLOCKS.get(tag, 0))
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def html_to_text(body: str) -> str:
+    """Plain text from an Intercom body; text without HTML tags is returned as is (only trimmed)."""
+    if not HTML_TAG.search(body):
+        return body.strip()
+    parser = _Text()
+    parser.feed(body)
+    parser.close()
+    text = parser.text.replace("\xa0", " ")
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.splitlines())).strip()
+
+
+def text_to_html(text: str) -> str:
+    """Our plain text as Intercom note HTML: blank lines make paragraphs, single newlines <br>; all escaped."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return "".join(f"<p>{html.escape(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+class IntercomConnector:
+    type = "intercom"
+
+    def __init__(self, account: HelpdeskAccount, webhooks: WebhookSettings,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.account = account.name
+        self._settings = account
+        self._clock = clock  # unused by verification (Intercom sends no timestamp); kept for the common shape
+        self._admin_id = account.admin_id
+        self._http: httpx.Client | None = None
+
+    @property
+    def http(self) -> httpx.Client:
+        # Created on first use: the webhook process verifies and parses without ever calling out.
+        if self._http is None:
+            self._http = httpx.Client(
+                base_url=self._settings.base_url, timeout=self._settings.timeout_seconds,
+                headers={"Authorization": f"Bearer {self._settings.api_token}", "Accept": "application/json",
+                         "Intercom-Version": self._settings.api_version or DEFAULT_API_VERSION,
+                         "User-Agent": "deskdraft/0.1"})
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    # --- webhooks ----------------------------------------------------------------------------
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        secret = self._settings.webhook_secret
+        signature = headers.get("X-Hub-Signature") or next(
+            (v for k, v in headers.items() if k.lower() == "x-hub-signature"), "")  # plain dicts, any case
+        if not secret or not signature.startswith("sha1="):
+            return False
+        expected = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+        return hmac.compare_digest(expected, signature[len("sha1="):].lower())
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes,
+                      payload: Mapping[str, Any]) -> TicketEvent | Ignored:
+        topic = payload.get("topic") if isinstance(payload, Mapping) else None
+        if not isinstance(topic, str) or not topic:
+            raise MalformedPayload("missing field: `topic` (not an Intercom notification)")
+        conversation_id = str(_item(payload).get("id") or "")
+        if topic.startswith("conversation") and not conversation_id:
+            raise MalformedPayload(f"topic {topic!r} without `data.item.id` (the conversation id)")
+        handler = EVENT_HANDLERS.get(topic)
+        if handler is None:
+            why = next((why for prefix, why in IGNORED_FAMILIES if topic.startswith(prefix)), "not one we draft for")
+            return Ignored(f"Intercom topic {topic!r}: {why}")
+        if not payload.get("id"):
+            raise MalformedPayload(f"topic {topic!r} without a notification `id`")
+        kind = handler(payload)
+        if isinstance(kind, Ignored):
+            return kind
+        return TicketEvent(self.account, str(payload["id"]), conversation_id, kind)
+
+    # --- API ---------------------------------------------------------------------------------
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return send(self.http, method, path, attempts=self._settings.max_attempts, **kwargs)
+
+    def self_admin_id(self) -> str:
+        """The admin we write as: configured, else the token's owner (GET /me)."""
+        if self._admin_id is None:
+            self._admin_id = str(self._send("GET", "/me").json()["id"])
+        return self._admin_id
+
+    def fetch_ticket(self, ticket_id: str) -> Ticket | None:
+        try:
+            raw = self._send("GET", f"/conversations/{ticket_id}", params={"display_as": "plaintext"}).json()
+        except PermanentHelpdeskError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        me, source = self.self_admin_id(), raw.get("source") or {}
+        listing = raw.get("conversation_parts") or {}
+        parts = listing.get("conversation_parts") or []
+        # Past 500 parts Intercom returns the most recent 500 and there is no way to page back. We draft from what
+        # we got (the latest turns are what matter) and say so; a draft ref older than that window is not seen.
+        truncated = int(listing.get("total_count") or 0) > len(parts)
+        if truncated:
+            log.warning("conversation %s has %s parts; Intercom returned the latest %s",
+                        ticket_id, listing.get("total_count"), len(parts))
+        # The first message is `source`, not a part; it is never a note.
+        first = {**source, "created_at": raw.get("created_at"), "part_type": "comment"}
+        comments = [c for c in (self._comment(p, me) for p in [first, *parts]) if c is not None]
+        tags = (raw.get("tags") or {}).get("tags") or []
+        host = INBOX_HOSTS.get(self._settings.region, INBOX_HOSTS["us"])
+        return Ticket(
+            account=self.account, id=str(raw["id"]), status=raw.get("state") or "",
+            subject=html_to_text(raw.get("title") or source.get("subject") or ""),
+            requester_id=self._requester(raw), url=f"https://{host}/a/inbox/_/inbox/conversation/{raw['id']}",
+            comments=tuple(comments), tags=tuple(t.get("name", "") for t in tags),
+            extra={"admin_assignee_id": raw.get("admin_assignee_id") or None,  # Intercom says 0 or null: unassigned
+                   "team_assignee_id": raw.get("team_assignee_id") or None,
+                   "ai_agent_participated": bool(raw.get("ai_agent_participated")), "parts_truncated": truncated})
+
+    @staticmethod
+    def _requester(raw: Mapping[str, Any]) -> str:
+        author = (raw.get("source") or {}).get("author") or {}
+        if author.get("type") in CONTACT_TYPES:
+            return str(author.get("id") or "")
+        contacts = (raw.get("contacts") or {}).get("contacts") or []  # admin-initiated: the first contact
+        return str(contacts[0].get("id") or "") if contacts else ""
+
+    @staticmethod
+    def _comment(part: Mapping[str, Any], me: str) -> Comment | None:
+        body = html_to_text(part.get("body") or "")
+        if not body or part.get("part_type") in NOTICE_PART_TYPES:  # assignments, state changes: events
+            return None
+        author = part.get("author") or {}
+        kind, author_id = author.get("type"), str(author.get("id") or "")
+        email = author.get("email") or ""
+        if kind in CONTACT_TYPES:
+            role = "customer"
+        elif kind == "admin" and author_id == me:
+            role = "self"
+        elif kind == "bot" or author.get("from_ai_agent") or author.get("is_ai_answer") \
+                or (email.startswith("operator+") and email.endswith("@intercom.io")):
+            role = "system"
+        elif kind in ("admin", "team"):
+            role = "agent"
+        else:
+            role = "system"
+        # The spec: app_package_code is "the app package code if this part was created via API. null if the part
+        # was not created via API". The first message (`source`) has no such field, so it counts as not via API.
+        return Comment(id=str(part.get("id") or ""), author_id=author_id, author_role=role, body=body,
+                       public="note" not in (part.get("part_type") or ""),  # note, and note_and_reopen
+                       via_api=part.get("app_package_code") is not None, created_at=_iso(part.get("created_at")))
+
+    def _reply(self, ticket_id: str, body: str, message_type: str) -> str:
+        payload = {"message_type": message_type, "type": "admin", "admin_id": self.self_admin_id(),
+                   "body": text_to_html(body)}
+        conversation = self._send("POST", f"/conversations/{ticket_id}/reply", json=payload).json()
+        # The answer is the conversation carrying the part just created (the spec's examples show only that part).
+        parts = (conversation.get("conversation_parts") or {}).get("conversation_parts") or []
+        return str(parts[-1]["id"]) if parts else ""
+
+    def post_note(self, ticket_id: str, body: str) -> str:
+        return self._reply(ticket_id, body, "note")
+
+    def post_reply(self, ticket_id: str, body: str) -> str:
+        return self._reply(ticket_id, body, "comment")
+
+    def escalate(self, ticket_id: str, body: str, tags: Sequence[str], group: str | None) -> str:
+        """The note, then the tags (created when missing), then the team assignment; returns the note's id."""
+        if group is not None and not str(group).isdigit():  # refused before anything is written
+            raise PermanentHelpdeskError(f"Intercom team must be a numeric team id, got {group!r}")
+        note_id = self.post_note(ticket_id, body)
+        if tags:
+            known = {t["name"]: str(t["id"]) for t in self._send("GET", "/tags").json().get("data") or []}
+            for name in dict.fromkeys(tags):
+                tag_id = known.get(name) or str(self._send("POST", "/tags", json={"name": name}).json()["id"])
+                self._send("POST", f"/conversations/{ticket_id}/tags",
+                           json={"id": tag_id, "admin_id": self.self_admin_id()})
+        if group:
+            # assign_conversation_request: `type` is the kind of assignee, `admin_id` the admin doing it.
+            self._send("POST", f"/conversations/{ticket_id}/parts",
+                       json={"message_type": "assignment", "type": "team", "admin_id": self.self_admin_id(),
+                             "assignee_id": str(group)})
+        return note_id

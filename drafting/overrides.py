@@ -1,0 +1,71 @@
+"""How much did the agent change our draft? The measure behind every autonomy gate.
+
+Similarity is difflib's ratio over lower-cased word sequences (order matters, punctuation does not):
+    >= 0.90 accepted (sent as is, give or take a word)    >= 0.70 lightly edited
+    >= 0.40 substantially rewritten                        <  0.40 discarded
+An override is a substantial rewrite or a discard. The thresholds are constants so a change to them is a
+reviewed code change, not a config tweak that silently reopens gates.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+ACCEPTED, LIGHT_EDIT, REWRITTEN, DISCARDED = "accepted", "light_edit", "rewritten", "discarded"
+BANDS = ((0.90, ACCEPTED), (0.70, LIGHT_EDIT), (0.40, REWRITTEN), (0.0, DISCARDED))
+OVERRIDES = {REWRITTEN, DISCARDED}
+
+WORD = re.compile(r"\w+", re.UNICODE)
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+URL = re.compile(r"https?://\S+")
+TONE_WORDS = {"sorry", "apologise", "apologize", "apologies", "understand", "frustrating", "thank", "thanks",
+              "unfortunately", "appreciate"}
+
+
+@dataclass(frozen=True)
+class Review:
+    outcome: str
+    similarity: float
+    changes: tuple[str, ...]  # what changed, where cheap to tell: facts, missing_info, tone, length, language
+
+    @property
+    def overridden(self) -> bool:
+        return self.outcome in OVERRIDES
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+def similarity(draft: str, sent: str) -> float:
+    a, b = words(draft), words(sent)
+    if not a and not b:
+        return 1.0
+    return round(SequenceMatcher(None, a, b, autojunk=False).ratio(), 4)
+
+
+def classify(draft: str, sent: str, draft_language: str | None = None, sent_language: str | None = None) -> Review:
+    """Compare our draft with what the agent actually sent."""
+    score = similarity(draft, sent)
+    outcome = next(label for floor, label in BANDS if score >= floor)
+    return Review(outcome, score, tuple(_changes(draft, sent, draft_language, sent_language)) if outcome != ACCEPTED
+                  else ())
+
+
+def _changes(draft: str, sent: str, draft_language: str | None, sent_language: str | None) -> list[str]:
+    changes = []
+    if set(NUMBER.findall(draft)) != set(NUMBER.findall(sent)) or set(URL.findall(draft)) != set(URL.findall(sent)):
+        changes.append("facts")  # amounts, dates, deadlines or links differ
+    draft_words, sent_words = set(words(draft)), words(sent)
+    added = [w for w in sent_words if w not in draft_words]
+    if sent_words and len(added) / len(sent_words) > 0.3 and len(sent_words) > len(draft_words):
+        changes.append("missing_info")
+    if (TONE_WORDS & set(sent_words)) != (TONE_WORDS & draft_words):
+        changes.append("tone")
+    ratio = (len(sent_words) + 1) / (len(draft_words) + 1)
+    if ratio > 1.5 or ratio < 0.67:
+        changes.append("length")
+    if draft_language and sent_language and draft_language != sent_language:
+        changes.append("language")
+    return changes
