@@ -4,10 +4,11 @@ from __future__ import annotations
 from connectors.base import Comment, Connector, Ignored, MalformedPayload, Ticket, TicketEvent
 from connectors.http import HelpdeskError, PermanentHelpdeskError, TransientHelpdeskError
 from connectors.freshdesk import FreshdeskConnector
+from connectors.intercom import IntercomConnector
 from connectors.zendesk import ZendeskConnector
 from settings import Config
 
-CONNECTORS: dict[str, type] = {c.type: c for c in (ZendeskConnector, FreshdeskConnector)}
+CONNECTORS: dict[str, type] = {c.type: c for c in (ZendeskConnector, IntercomConnector, FreshdeskConnector)}
 
 
 def build_connectors(config: Config) -> dict[str, Connector]:

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 60.0  # longer waits are handed to the Celery retry, not slept in a worker thread
+# Reads only: Zendesk's PUT appends a comment, so no write is safe to resend blindly.
+IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
 
 
 class HelpdeskError(Exception):
@@ -67,6 +69,16 @@ def _worth_waiting_for(exc: BaseException) -> bool:
     return isinstance(exc, TransientHelpdeskError) and (exc.retry_after or 0) <= MAX_RETRY_AFTER
 
 
+def _surely_not_processed(exc: BaseException) -> bool:
+    """A write is resent here only when the helpdesk cannot have acted on it: the connection never opened,
+    or it answered 429/503 (refused before work). After a timeout or a 500 the post may exist; the task
+    retry re-reads the ticket (and finds our ref) before posting again."""
+    if not _worth_waiting_for(exc):
+        return False
+    cause = exc.__cause__
+    return isinstance(cause, httpx.ConnectError) or getattr(exc, "status", None) in (429, 503)
+
+
 def _wait(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
     if isinstance(exc, HelpdeskError) and exc.retry_after is not None:
@@ -76,8 +88,8 @@ def _wait(state: RetryCallState) -> float:
 
 def send(client: httpx.Client, method: str, path: str, *, attempts: int = 4, **kwargs: Any) -> httpx.Response:
     """Send one request, retrying transient failures with backoff (honouring Retry-After)."""
-    retrying = Retrying(stop=stop_after_attempt(attempts), wait=_wait,
-                        retry=retry_if_exception(_worth_waiting_for),
+    predicate = _worth_waiting_for if method in IDEMPOTENT else _surely_not_processed
+    retrying = Retrying(stop=stop_after_attempt(attempts), wait=_wait, retry=retry_if_exception(predicate),
                         before_sleep=before_sleep_log(log, logging.WARNING), reraise=True)
     for attempt in retrying:
         with attempt:
