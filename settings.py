@@ -72,6 +72,23 @@ class AnthropicSettings:
 
 
 @dataclass(frozen=True)
+class KnowledgeSource:
+    type: str  # folder | helpcenter | past_tickets
+    kind: str  # article | policy | past_ticket
+    path: str | None = None  # folder
+    base_url: str | None = None  # folder: public URL prefix for files without a url in their front matter
+    account: str | None = None  # helpcenter, past_tickets: which helpdesk account
+    locales: tuple[str, ...] = ()  # helpcenter: empty = every locale
+    since_days: int = 180  # past_tickets: how far back
+    max_items: int = 5000  # past_tickets: at most this many per sync
+    scope: str | None = None  # documents visible only to accounts with this knowledge_scope; None = everyone
+
+    @property
+    def name(self) -> str:
+        return f"{self.type}:{self.account or self.path}"
+
+
+@dataclass(frozen=True)
 class KnowledgeSettings:
     path: str
     url: str | None
@@ -80,6 +97,9 @@ class KnowledgeSettings:
     threads: int
     top_k: int
     min_score: float
+    sources: tuple[KnowledgeSource, ...] = ()
+    sync_interval_minutes: int = 0  # 0: sync only when an admin runs `knowledge sync`
+    hybrid: bool = True  # combine keyword and vector scores (see benchmarks/retrieval.py)
 
 
 @dataclass(frozen=True)
@@ -176,6 +196,30 @@ class AnthropicSchema(_Strict):
     timeout_seconds = fields.Float(load_default=60.0, validate=validate.Range(min=5, max=600))
 
 
+class KnowledgeSourceSchema(_Strict):
+    type = fields.String(required=True, validate=validate.OneOf(["folder", "helpcenter", "past_tickets"]))
+    kind = fields.String(load_default=None, validate=validate.OneOf(["article", "policy", "past_ticket"]))
+    path = fields.String(load_default=None)
+    base_url = fields.Url(load_default=None, require_tld=False)
+    account = fields.String(load_default=None)
+    locales = fields.List(fields.String(), load_default=list)
+    since_days = fields.Integer(load_default=180, validate=validate.Range(min=1, max=3650))
+    max_items = fields.Integer(load_default=5000, validate=validate.Range(min=1, max=1_000_000))
+    scope = fields.String(load_default=None, validate=validate.Regexp(r"^[a-zA-Z0-9._-]{1,64}$"))
+
+    @validates_schema
+    def what_it_needs(self, data: dict, **kwargs: Any) -> None:
+        if data["type"] == "folder" and not data.get("path"):
+            raise ValidationError({"path": ["a folder source needs a path"]})
+        if data["type"] != "folder" and not data.get("account"):
+            raise ValidationError({"account": [f"a {data['type']} source needs a helpdesk account"]})
+
+    @post_load
+    def build(self, data: dict, **kwargs: Any) -> KnowledgeSource:
+        kind = data.pop("kind") or ("past_ticket" if data["type"] == "past_tickets" else "article")
+        return KnowledgeSource(kind=kind, **{**data, "locales": tuple(data["locales"])})
+
+
 class KnowledgeSchema(_Strict):
     path = fields.String(load_default="chroma")
     url = fields.Url(load_default=None, require_tld=False)
@@ -184,6 +228,9 @@ class KnowledgeSchema(_Strict):
     threads = fields.Integer(load_default=0, validate=validate.Range(min=0, max=64))
     top_k = fields.Integer(load_default=5, validate=validate.Range(min=1, max=50))
     min_score = fields.Float(load_default=0.3, validate=validate.Range(min=-1, max=1))
+    sources = fields.List(fields.Nested(KnowledgeSourceSchema), load_default=list)
+    sync_interval_minutes = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10080))
+    hybrid = fields.Boolean(load_default=True)
 
 
 class QueueSchema(_Strict):
@@ -225,6 +272,14 @@ class ConfigSchema(_Strict):
     drafting = fields.Nested(DraftingSchema, load_default=lambda: DraftingSchema().load({}))
     state = fields.Nested(StateSchema, load_default=lambda: StateSchema().load({}))
 
+    @validates_schema
+    def sources_name_known_accounts(self, data: dict, **kwargs: Any) -> None:
+        accounts = set(data.get("helpdesks") or {})
+        for n, source in enumerate((data.get("knowledge") or {}).get("sources", [])):
+            if source.account and source.account not in accounts:
+                raise ValidationError({"knowledge": {"sources": {n: {"account": [
+                    f"no helpdesk account named {source.account!r}"]}}}})
+
     @pre_load
     def empty_sections_mean_defaults(self, data: Any, **kwargs: Any) -> Any:
         # A section left with only commented-out lines arrives from YAML as None.
@@ -237,7 +292,8 @@ class ConfigSchema(_Strict):
         accounts = {name: _account(name, raw) for name, raw in data["helpdesks"].items()}
         return Config(
             data_dir=data["data_dir"], helpdesks=accounts,
-            anthropic=AnthropicSettings(**data["anthropic"]), knowledge=KnowledgeSettings(**data["knowledge"]),
+            anthropic=AnthropicSettings(**data["anthropic"]),
+            knowledge=KnowledgeSettings(**{**data["knowledge"], "sources": tuple(data["knowledge"]["sources"])}),
             queue=QueueSettings(**data["queue"]), webhooks=WebhookSettings(**data["webhooks"]),
             drafting=DraftingSettings(**data["drafting"]), state_url=data["state"]["url"],
         )
