@@ -94,8 +94,10 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
     """App factory: tests pass a config and an enqueue function; production reads config.yaml."""
     app = Flask("deskdraft")
     import cli
+    import setup_cli
 
     cli.register(app)
+    setup_cli.register(app)
     if config is None:
         try:
             config = load_config()

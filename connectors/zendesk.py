@@ -130,17 +130,17 @@ class ZendeskConnector:
         return TicketEvent(self.account, event_id, ticket_id, "ticket.updated")
 
     # --- API ---------------------------------------------------------------------------------
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return send(self.http, method, path, attempts=self._settings.max_attempts, **kwargs)
 
     def self_user_id(self) -> str:
         if self._self_id is None:
-            self._self_id = str(self._send("GET", "/api/v2/users/me.json").json()["user"]["id"])
+            self._self_id = str(self.call("GET", "/api/v2/users/me.json").json()["user"]["id"])
         return self._self_id
 
     def fetch_ticket(self, ticket_id: str) -> Ticket | None:
         try:
-            raw = self._send("GET", f"/api/v2/tickets/{ticket_id}.json").json()["ticket"]
+            raw = self.call("GET", f"/api/v2/tickets/{ticket_id}.json").json()["ticket"]
         except PermanentHelpdeskError as exc:
             if exc.status == 404:
                 return None
@@ -158,7 +158,7 @@ class ZendeskConnector:
         comments: list[dict[str, Any]] = []
         params: dict[str, Any] = {"page[size]": 100}
         while True:
-            page = self._send("GET", f"/api/v2/tickets/{ticket_id}/comments.json", params=params).json()
+            page = self.call("GET", f"/api/v2/tickets/{ticket_id}/comments.json", params=params).json()
             comments.extend(page.get("comments") or [])
             meta = page.get("meta") or {}
             if not meta.get("has_more") or not meta.get("after_cursor"):
@@ -170,7 +170,7 @@ class ZendeskConnector:
         ids = sorted(user_ids)
         for start in range(0, len(ids), 100):
             batch = ",".join(ids[start:start + 100])
-            users = self._send("GET", "/api/v2/users/show_many.json", params={"ids": batch}).json()["users"]
+            users = self.call("GET", "/api/v2/users/show_many.json", params={"ids": batch}).json()["users"]
             roles.update({str(u["id"]): u.get("role", "") for u in users})
         return roles
 
@@ -189,7 +189,7 @@ class ZendeskConnector:
                                   "additional_tags": [DRAFTED_TAG, *tags]}
         if group:
             ticket["group_id"] = int(group) if group.isdigit() else group
-        response = self._send("PUT", f"/api/v2/tickets/{ticket_id}.json", json={"ticket": ticket}).json()
+        response = self.call("PUT", f"/api/v2/tickets/{ticket_id}.json", json={"ticket": ticket}).json()
         events = (response.get("audit") or {}).get("events") or []
         return next((str(e["id"]) for e in events if e.get("type") == "Comment"), "")
 

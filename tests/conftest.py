@@ -17,8 +17,8 @@ AGENT_EMAIL = "assistant@acme.test"
 
 
 def config_text(data_dir: Path, zendesk_url: str = "http://127.0.0.1:9", claude_url: str | None = None,
-                **sections: dict) -> str:
-    """config.yaml text for tests; `sections` override whole top-level sections."""
+                only_helpdesks: dict | None = None, **sections: dict) -> str:
+    """config.yaml text for tests; `sections` are merged into top-level sections, `only_helpdesks` replaces them."""
     raw = {
         "data_dir": str(data_dir),
         "helpdesks": {"zendesk": {"type": "zendesk", "base_url": zendesk_url, "email": AGENT_EMAIL,
@@ -32,6 +32,8 @@ def config_text(data_dir: Path, zendesk_url: str = "http://127.0.0.1:9", claude_
     }
     for key, value in sections.items():
         raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
+    if only_helpdesks is not None:
+        raw["helpdesks"] = only_helpdesks
     return yaml.safe_dump(raw, sort_keys=False)
 
 

@@ -127,3 +127,17 @@ def test_server_refuses_to_start_on_a_bad_config(tmp_path, monkeypatch):
     from settings import ConfigError
     with pytest.raises(ConfigError, match="helpdesks"):
         create_app()
+
+
+def test_each_account_has_its_own_secret_and_url(make_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("BRAND_B_SECRET", "brand-b-secret")
+    config = make_config(helpdesks={"brand-b": {
+        "type": "zendesk", "base_url": "http://127.0.0.1:9", "email": "bot@b.test",
+        "api_token_env": "BRAND_B_TOKEN", "webhook_secret_env": "BRAND_B_SECRET"}})
+    queued: list[int] = []
+    state = State(f"sqlite:///{tmp_path / 'state.db'}")
+    client = create_app(config, enqueue=queued.append, state=state).test_client()
+    assert post(client, {"ticket_id": "7"}, account="brand-b").status_code == 401  # brand A's secret
+    assert post(client, {"ticket_id": "7"}, secret="brand-b-secret", account="brand-b").status_code == 202
+    assert post(client, {"ticket_id": "7"}, account="zendesk").status_code == 202  # same ids, other account
+    assert sorted(e.account for e in state.events()) == ["brand-b", "zendesk"] and len(queued) == 2

@@ -2,7 +2,6 @@
 a Chroma store on disk, and the fake Zendesk and Claude servers on loopback."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -10,7 +9,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,10 +16,10 @@ import httpx
 
 from settings import Config, parse_config
 from state import State
-from tests.conftest import ZENDESK_SECRET, ZENDESK_TOKEN, AGENT_EMAIL, config_text
+from tests.conftest import config_text
+from tests.e2e.desks import SECRETS, ZendeskDesk
 from tests.fakes.claude import FakeClaude
 from tests.fakes.server import serve
-from tests.fakes.zendesk import FakeZendesk, sign_zendesk
 
 REPO = Path(__file__).resolve().parents[2]
 ANTHROPIC_KEY = "sk-test-key"
@@ -72,24 +70,24 @@ class Stack:
     tmp: Path
     broker_url: str | None = None
     with_model: bool = True
-    zendesk: FakeZendesk = field(default_factory=lambda: FakeZendesk(email=AGENT_EMAIL, token=ZENDESK_TOKEN))
+    desk: Any = field(default_factory=ZendeskDesk)
     claude: FakeClaude = field(default_factory=lambda: FakeClaude(api_key=ANTHROPIC_KEY))
     worker: subprocess.Popen | None = None
     servers: list[Any] = field(default_factory=list)
 
     def start(self) -> "Stack":
         self.claude.default = good_draft
-        zd, cl = serve(self.zendesk.app), serve(self.claude.app)
+        zd, cl = serve(self.desk.fake.app), serve(self.claude.app)
         self.servers += [zd, cl]
         queue = {"name": f"e2e-{os.getpid()}-{id(self)}"}
         if self.broker_url:
             queue["broker_url"] = self.broker_url
         self.config_path = self.tmp / "config.yaml"
-        self.config_path.write_text(config_text(self.tmp / "var", zendesk_url=zd.url, claude_url=cl.url,
+        self.config_path.write_text(config_text(self.tmp / "var", claude_url=cl.url,
+                                                only_helpdesks={self.desk.name: self.desk.account(zd.url)},
                                                 knowledge={"embedding": "minilm-int8", "min_score": 0.2},
                                                 queue=queue))
-        self.env = {**os.environ, "DESKDRAFT_CONFIG": str(self.config_path), "TEST_ZENDESK_TOKEN": ZENDESK_TOKEN,
-                    "TEST_ZENDESK_SECRET": ZENDESK_SECRET, "HF_HUB_OFFLINE": "1"}
+        self.env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(self.config_path), "HF_HUB_OFFLINE": "1"}
         if self.with_model:
             self.env["TEST_ANTHROPIC_KEY"] = ANTHROPIC_KEY
         else:
@@ -153,16 +151,19 @@ class Stack:
         return self.log_path.read_text()
 
     # --- driving it like Zendesk does -----------------------------------------------------------
-    def deliver(self, ticket_id: int | str, invocation_id: str, account: str = "zendesk") -> httpx.Response:
-        body = json.dumps({"ticket_id": str(ticket_id), "title": "from the trigger"}).encode()
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        headers = {**sign_zendesk(ZENDESK_SECRET, body, stamp, invocation_id=invocation_id),
-                   "Content-Type": "application/json"}
-        return httpx.post(f"{self.web_url}/webhooks/{account}", content=body, headers=headers, timeout=10)
+    @property
+    def zendesk(self) -> Any:
+        return self.desk.fake
 
-    def notes(self, ticket_id: int) -> list[dict[str, Any]]:
-        """Comments our assistant posted on the ticket."""
-        return [c for c in self.zendesk.comments(ticket_id) if str(c["author_id"]) == str(self.zendesk.agent_user_id)]
+    def deliver(self, ticket_id: int, delivery_id: str) -> httpx.Response:
+        """The helpdesk's webhook for a customer message, signed or authenticated as that vendor does."""
+        body, headers = self.desk.delivery(ticket_id, delivery_id)
+        return httpx.post(f"{self.web_url}/webhooks/{self.desk.name}", content=body,
+                          headers={**headers, "Content-Type": "application/json"}, timeout=10)
+
+    def notes(self, ticket_id: int) -> list[Any]:
+        """What our assistant posted on the ticket (body, public)."""
+        return self.desk.posts(ticket_id)
 
     def inbox_settled(self) -> bool:
         return all(e.status != "pending" for e in self.state.events())

@@ -13,8 +13,8 @@ from tests.e2e.test_spine import CUSTOMER, redis_url
 def test_killed_worker_ends_with_exactly_one_note(broker, tmp_path):
     stack = Stack(tmp_path, broker_url=redis_url() if broker == "redis" else None).start()
     try:
-        stack.zendesk.add_user(CUSTOMER, "Casey Customer", "end-user")
-        stack.zendesk.add_ticket(201, "Refund", CUSTOMER, description="Where is my refund?")
+        stack.desk.add_people(CUSTOMER, 5002)
+        stack.desk.open_ticket(201, CUSTOMER, "Refund", "Where is my refund?")
         stack.claude.hold(60)
         assert stack.deliver(201, "inv-201").status_code == 202
         assert stack.claude.wait_for_requests(1, timeout=60), "the worker never called the model"
