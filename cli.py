@@ -77,24 +77,75 @@ def ingest(folder: Path, kind: str, base_url: str | None) -> None:
         click.echo(f"  skipped {path}: {reason}", err=True)
 
 
+@knowledge_cli.command("sync")
+@click.argument("source_name", required=False)
+@click.option("--full", is_flag=True, help="Re-read past tickets even when their stored version is current.")
+def sync(source_name: str | None, full: bool) -> None:
+    """Sync every configured knowledge source, or the one named SOURCE_NAME (like helpcenter:zendesk)."""
+    from connectors import build_connectors
+    from knowledge.sync import summary, sync_all
+
+    config = _config_or_exit()
+    sources = [s for s in config.knowledge.sources if source_name in (None, s.name)]
+    if not sources:
+        names = ", ".join(s.name for s in config.knowledge.sources) or "none configured (knowledge.sources)"
+        raise click.ClickException(f"no knowledge source named {source_name!r}; sources: {names}")
+    store, connectors = _open_store(config), build_connectors(config)
+    reports = []
+    try:
+        for source in sources:
+            with click.progressbar(length=1, label=f"Syncing {source.name}", show_pos=True) as bar:
+                def progress(done: int, total: int | None) -> None:
+                    bar.length = max(total or done, 1)  # helpdesk listings do not say their length up front
+                    bar.update(done - bar.pos)
+
+                reports += sync_all(store, [source], connectors, lambda _: progress, full=full)
+            click.echo(summary(reports[-1]))
+            for item, reason in reports[-1].skipped[:20]:
+                click.echo(f"  skipped {item}: {reason}", err=True)
+            if len(reports[-1].skipped) > 20:
+                click.echo(f"  ... and {len(reports[-1].skipped) - 20} more skipped", err=True)
+    finally:
+        store.close()
+        for connector in connectors.values():
+            connector.close()
+    if any(not r.complete for r in reports):
+        sys.exit(1)
+
+
 @knowledge_cli.command("search")
 @click.argument("question")
 @click.option("-k", "top_k", type=int, default=None, help="How many passages (default: knowledge.top_k).")
-def search(question: str, top_k: int | None) -> None:
+@click.option("--locale", default=None, help="The customer's language (en, de-DE...): passages in it or in none.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["article", "policy", "past_ticket"]),
+              help="Only these kinds (repeatable).")
+@click.option("--account", default=None, help="Search as this helpdesk account sees it (its knowledge_scope).")
+def search(question: str, top_k: int | None, locale: str | None, kinds: tuple[str, ...], account: str | None) -> None:
     """Show the passages a draft for QUESTION would be grounded on, with scores."""
     from knowledge.retrieve import retrieve
 
     config = _config_or_exit()
+    scope = None
+    if account is not None:
+        if account not in config.helpdesks:
+            raise click.ClickException(f"no helpdesk account {account!r}; accounts: {', '.join(config.helpdesks)}")
+        scope = config.helpdesks[account].knowledge_scope or ""
     store = _open_store(config)
     try:
-        passages = retrieve(store, question, k=top_k or config.knowledge.top_k, min_score=-1.0)
+        empty = store.count() == 0
+        passages = retrieve(store, question, k=top_k or config.knowledge.top_k, min_score=-1.0,
+                            kinds=kinds or None, locale=locale, scope=scope, hybrid=config.knowledge.hybrid)
     finally:
         store.close()
-    if not passages:
-        click.echo("The knowledge store is empty: run `flask --app webhooks knowledge ingest FOLDER` first.")
+    if empty:
+        click.echo("The knowledge store is empty: run `flask --app webhooks knowledge sync` "
+                   "(or `knowledge ingest FOLDER`) first.")
+    elif not passages:
+        click.echo("Nothing matches those filters.")
     for n, p in enumerate(passages, start=1):
         floor = "" if p.score >= config.knowledge.min_score else "  (under min_score: not used as grounding)"
-        click.echo(f"[{n}] {p.score:.3f} {p.kind:8} {p.title} ({p.url}){floor}")
+        where = ", ".join(x for x in (p.locale, f"scope {p.scope}" if p.scope else "") if x)
+        click.echo(f"[{n}] {p.score:.3f} {p.kind:11} {p.title} ({p.url}){f' [{where}]' if where else ''}{floor}")
         click.echo("    " + " ".join(p.text.split())[:200])
 
 

@@ -1,24 +1,24 @@
 """handle(): one accepted webhook event → at most one post in the ticket.
 
-fetch the ticket → is the latest turn a customer's? → already drafted? → claim → retrieve → draft → post.
+fetch the ticket → learn from agents' replies to earlier drafts → is the latest turn a customer's? → drafted
+before? → claim → route → retrieve → draft → checks → gate → note | public reply | handoff.
 Safe to run twice: the claim in our database and the ref written into every post make the second run stop.
 """
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from connectors.base import Connector, Ticket
-from drafting import confidence as conf
-from drafting import notes
+from connectors.base import Comment, Connector, Ticket
+from drafting import checks, confidence as conf, gate, notes, prompts, review
 from drafting.claude import Drafter, MalformedDraft
+from drafting.routing import IntentSpec, Route, route
 from settings import Config
 from state import InboxEvent, State
 
 log = logging.getLogger(__name__)
-
 
 
 class RetrievalUnavailable(RuntimeError):
@@ -30,13 +30,16 @@ class Deps:
     config: Config
     state: State
     connectors: Mapping[str, Connector]
-    retrieve: Callable[[str], Sequence[Any]]  # query → passages, best first (knowledge layer)
+    retrieve: Callable[..., Sequence[Any]]  # (query, account=..., locale=...) → passages, best first
     drafter: Drafter | None  # None: no ANTHROPIC_API_KEY, retrieval-only notes
+    router: Any = None  # drafting.router.IntentRouter, None until intents with examples are configured
+    safety: Any = None  # drafting.safety.SafetyNet
+    clock: Callable[[], float] = field(default=time.time)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # posted_note | retrieval_note | failure_note | skipped | already_posted | in_progress | ticket_gone
+    kind: str  # posted_note | public_reply | escalated | retrieval_note | failure_note | skipped | ...
     reason: str = ""
     comment_id: str | None = None
 
@@ -61,6 +64,18 @@ def _skip_reason(ticket: Ticket) -> str | None:
     return None
 
 
+def customer_turns(ticket: Ticket) -> tuple[list[Comment], list[Comment]]:
+    """(the unanswered burst: customer messages since anyone else last spoke publicly, earlier customer turns)."""
+    burst: list[Comment] = []
+    for comment in reversed(ticket.comments):
+        if comment.from_customer and comment.public:
+            burst.insert(0, comment)
+        elif comment.public or comment.author_role == "self":
+            break
+    earlier = [c for c in ticket.comments if c.from_customer and c.public and c not in burst]
+    return burst, earlier
+
+
 def handle(event: InboxEvent, deps: Deps) -> Outcome:
     """Process one inbox event; raises transient errors for the task to retry."""
     state, connector = deps.state, deps.connectors[event.account]
@@ -71,76 +86,170 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
         audit("skipped", reason="ticket no longer exists")
         return Outcome("ticket_gone", "ticket no longer exists")
     audit("ticket_read", comments=len(ticket.comments), status=ticket.status)
+    review.observe(ticket, deps.state, audit)
     reason = _skip_reason(ticket)
     if reason:
         audit("skipped", reason=reason)
         return Outcome("skipped", reason)
 
-    latest = ticket.latest
-    ref = draft_ref(ticket, latest.id)
+    ref = draft_ref(ticket, ticket.latest.id)
+    timeout = deps.config.queue.claim_timeout_seconds
     if ref in ticket.posted_refs():  # posted by a run that died before recording it
-        state.claim_post(ref, event.account, ticket.id, deps.config.queue.claim_timeout_seconds)
+        state.claim_post(ref, event.account, ticket.id, timeout)
         state.confirm_post(ref, "note", None)
         audit("skipped", reason="already posted (found on the ticket)", ref=ref)
         return Outcome("already_posted", ref)
-    claim = state.claim_post(ref, event.account, ticket.id, deps.config.queue.claim_timeout_seconds)
+    claim = state.claim_post(ref, event.account, ticket.id, timeout)
     if claim != "claimed":
         audit("skipped", reason=f"draft {claim} by another run", ref=ref)
         return Outcome("already_posted" if claim == "posted" else "in_progress", ref)
 
     try:
-        body, kind = _compose(ticket, ref, deps, audit)
-        comment_id = connector.post_note(ticket.id, body)
+        outcome = _act(ticket, ref, deps, audit)
     except BaseException:
         state.release_claim(ref)  # a retry re-reads the ticket, so a post whose answer was lost still counts once
         raise
-    state.confirm_post(ref, "note", comment_id)
-    audit("posted", where="internal_note", comment_id=comment_id, ref=ref, outcome=kind)
+    state.confirm_post(ref, outcome.kind, outcome.comment_id)
+    return outcome
+
+
+@dataclass
+class _Draft:
+    reply: str | None = None
+    confidence: float | None = None
+    cited: list[Any] = field(default_factory=list)
+    problems: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    model_asks_human: str | None = None
+
+
+def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Outcome:
+    config, connector = deps.config, deps.connectors[ticket.account]
+    burst, earlier = customer_turns(ticket)
+    latest_text = "\n\n".join(c.body for c in burst) or ticket.latest.body
+    specs = [IntentSpec(i.name, i.description, i.examples, i.risky) for i in config.intents.values()]
+    routed = route(latest_text, [c.body for c in earlier], deps.router, deps.safety,
+                   config.routing.min_probability, intents=specs)
+    intent = config.intent(routed.intent)
+    audit("routed", intent=routed.intent, probability=round(routed.probability, 3), risky=routed.risky,
+          risk_flags=list(routed.risk_flags), sentiment=routed.sentiment, frustrated=routed.frustrated,
+          language=routed.language, wants_human=routed.wants_human, reasons=list(routed.reasons))
+
+    started = time.perf_counter()
+    passages = list(deps.retrieve(f"{ticket.subject}\n{latest_text}"[-2000:],
+                                  account=config.helpdesks[ticket.account], locale=routed.language))
+    audit("retrieved", passages=[{"id": p.id, "score": round(p.score, 3), "kind": p.kind} for p in passages],
+          ms=round((time.perf_counter() - started) * 1000, 1))
+    draft = _draft(ticket, passages, routed, deps, audit)
+
+    needs_human, holds = _human_signals(routed, config)
+    policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
+                         intent.risky)
+    stats = gate.Stats(*deps.state.review_counts(intent.name, deps.clock() - config.autonomy.window_days * 86400,
+                                                 measurement_epoch(config, deps)))
+    signals = gate.Signals(confidence=draft.confidence or 0.0, needs_human=needs_human,
+                           holds=holds + draft.problems, model_available=deps.drafter is not None,
+                           paused=config.autonomy.paused)
+    decision = gate.decide(policy, stats, signals)
+    gate_evidence = gate.gate_open(policy, stats)[1]
+    if deps.state.note_gate_state(intent.name, decision.gate_open, gate_evidence):
+        audit("gate_changed", intent=intent.name, open=decision.gate_open, evidence=gate_evidence)
+    audit("gate", action=decision.action, reasons=list(decision.reasons), reviewed=stats.reviewed,
+          overridden=stats.overridden, upper_bound=round(stats.upper_bound, 4))
+
+    if decision.action == gate.ESCALATE:
+        body = notes.handoff_note(ref, decision.reasons, routed, draft.confidence, [c.body for c in [*earlier, *burst]],
+                                  draft.reply, passages)
+        tags = [*config.routing.escalation_tags, *intent.tags]
+        group = intent.group or config.routing.escalation_group
+        comment_id = connector.escalate(ticket.id, body, tags, group)
+        kind, where = "escalated", "handoff_note"
+    elif decision.action == gate.REPLY:
+        body = notes.public_reply(ref, draft.reply or "", config.drafting.assistant_name, config.brand.name)
+        comment_id = connector.post_reply(ticket.id, body)
+        kind, where = "public_reply", "public_reply"
+    elif deps.drafter is None or draft.reply is None:
+        body = (notes.retrieval_only_note(ref, passages) if deps.drafter is None
+                else notes.failed_note(ref, 1, "the model's answer was not in the expected shape"))
+        comment_id = connector.post_note(ticket.id, body)
+        kind, where = ("retrieval_note" if deps.drafter is None else "failure_note"), "internal_note"
+    else:
+        reasons = needs_human_reasons(draft, passages, config)
+        kept = [r for r in decision.reasons if intent.autonomy == "auto_send" and not r.startswith("autonomy is")]
+        body = notes.draft_note(ref, draft.reply, draft.confidence or 0.0, draft.cited, reasons, draft.missing,
+                                intent=routed.intent, kept_private=kept if intent.autonomy == "auto_send" else ())
+        comment_id = connector.post_note(ticket.id, body)
+        kind, where = "posted_note", "internal_note"
+
+    action = {"escalated": "escalate", "public_reply": "reply", "posted_note": "note"}.get(kind, kind)
+    deps.state.record_draft(ref, ticket.account, ticket.id, routed.intent, action, comment_id, draft.confidence,
+                            draft.reply, routed.language, prompts.version(),
+                            deps.drafter.model if deps.drafter else "", config.autonomy.knowledge_snapshot)
+    audit("posted", where=where, comment_id=comment_id, ref=ref, outcome=kind,
+          ai_disclosure=kind == "public_reply")
     return Outcome(kind, ref, comment_id)
 
 
-def _compose(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> tuple[str, str]:
-    """The note body and its outcome kind for this ticket's latest customer message."""
-    settings = deps.config
-    question = f"{ticket.subject}\n{ticket.latest.body}"[-2000:]
-    started = time.perf_counter()
-    passages = list(deps.retrieve(question))
-    audit("retrieved", passages=[{"id": p.id, "score": round(p.score, 3)} for p in passages],
-          ms=round((time.perf_counter() - started) * 1000, 1))
+def _draft(ticket: Ticket, passages: Sequence[Any], routed: Route, deps: Deps, audit: Callable[..., None]) -> _Draft:
     if deps.drafter is None:
-        return notes.retrieval_only_note(ref, passages), "retrieval_note"
+        return _Draft()
     try:
-        draft = deps.drafter.draft(ticket, passages)
+        made = deps.drafter.draft(ticket, passages, language=routed.language, frustrated=routed.frustrated)
     except MalformedDraft as exc:
         audit("draft_failed", error=str(exc))
-        return notes.failed_note(ref, 1, "the model's answer was not in the expected shape"), "failure_note"
-
+        return _Draft(problems=("the model's answer was not in the expected shape",))
     by_label = {f"P{n}": p for n, p in enumerate(passages, start=1)}
-    cited = [by_label[label] for label in dict.fromkeys(draft.cited_labels) if label in by_label]
-    invented = [label for label in draft.cited_labels if label not in by_label]
-    best = passages[0].score if passages else None
-    confidence = conf.score(conf.Signals(best, settings.knowledge.min_score, len(cited), len(invented),
-                                         draft.self_confidence, reply_empty=not draft.reply))
-    reasons = needs_human_reasons(draft, confidence, best, settings, invented)
-    audit("drafted", model=draft.model, input_tokens=draft.input_tokens, output_tokens=draft.output_tokens,
-          confidence=confidence, cited=[p.id for p in cited], invented=invented, needs_human=reasons)
-    body = notes.draft_note(ref, draft.reply or "(the model returned no reply)", confidence, cited, reasons,
-                            draft.missing_information)
-    return body, "posted_note"
+    cited = [by_label[label] for label in dict.fromkeys(made.cited_labels) if label in by_label]
+    invented = [label for label in made.cited_labels if label not in by_label]
+    checked = checks.check_reply(made.reply, cited, invented)
+    score = conf.score(conf.Signals(passages[0].score if passages else None, deps.config.knowledge.min_score,
+                                    len(cited), len(invented), made.self_confidence, reply_empty=not made.reply,
+                                    checks_failed=len(checked.problems)))
+    audit("drafted", model=made.model, prompt_version=prompts.version(), input_tokens=made.input_tokens,
+          output_tokens=made.output_tokens, confidence=score, self_confidence=made.self_confidence,
+          cited=[p.id for p in cited], invented=invented, problems=list(checked.problems), draft=made.reply)
+    return _Draft(reply=made.reply or None, confidence=score, cited=cited, problems=checked.problems,
+                  missing=made.missing_information,
+                  model_asks_human=(made.needs_human_reason or "no reason given") if made.needs_human else None)
 
 
-def needs_human_reasons(draft: Any, confidence: float, best: float | None, config: Config,
-                        invented: Sequence[str]) -> list[str]:
+def _human_signals(routed: Route, config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(reasons to hand the ticket to a human, reasons to keep a draft private); routing only, never the model."""
+    needs = []
+    if routed.intent == "unknown":
+        needs.append("intent unknown: " + next((r for r in routed.reasons if r.startswith("intent unknown")), ""))
+    if routed.risk_flags:
+        needs.append("risk: " + ", ".join(routed.risk_flags))
+    elif routed.risky:
+        needs.append("a risky intent is likely")
+    if routed.wants_human:
+        needs.append("the customer asked for a person")
+    holds = []
+    if routed.frustrated:
+        why = "customer is frustrated (" + "; ".join(routed.frustration_reasons) + ")"
+        (needs if config.routing.frustration == "escalate" else holds).append(why)
+    return tuple(needs), tuple(holds)
+
+
+def needs_human_reasons(draft: _Draft, passages: Sequence[Any], config: Config) -> list[str]:
+    """Why an agent should look twice at this draft, for the note."""
     reasons = []
-    if draft.needs_human:
-        reasons.append(f"the model asks for a human: {draft.needs_human_reason or 'no reason given'}")
-    if best is None or best < config.knowledge.min_score:
+    if draft.model_asks_human:
+        reasons.append(f"the model asks for a human: {draft.model_asks_human}")
+    if not passages or passages[0].score < config.knowledge.min_score:
         reasons.append("no help-center passage matches this question well")
-    if invented:
-        reasons.append(f"the draft cited passages that were not retrieved: {', '.join(invented)}")
-    if confidence < config.drafting.needs_human_below:
-        reasons.append(f"confidence {confidence:.2f} is under {config.drafting.needs_human_below:.2f}")
+    reasons.extend(draft.problems)
+    if draft.confidence is not None and draft.confidence < config.drafting.needs_human_below:
+        reasons.append(f"confidence {draft.confidence:.2f} is under {config.drafting.needs_human_below:.2f}")
     return reasons
+
+
+def measurement_epoch(config: Config, deps: Deps) -> dict[str, str]:
+    """Which drafts count toward an intent's override rate: those made under today's prompt/model/knowledge."""
+    values = {"prompt": ("prompt_version", prompts.version()),
+              "model": ("model", deps.drafter.model if deps.drafter else ""),
+              "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
+    return dict(values[name] for name in config.autonomy.restart_on)
 
 
 def post_failure(event: InboxEvent, deps: Deps, error: str) -> Outcome:
@@ -159,7 +268,7 @@ def post_failure(event: InboxEvent, deps: Deps, error: str) -> Outcome:
     except BaseException:
         deps.state.release_claim(ref)
         raise
-    deps.state.confirm_post(ref, "note", comment_id)
+    deps.state.confirm_post(ref, "failure_note", comment_id)
     deps.state.log(event.account, event.ticket_id, "posted", event.id, where="internal_note",
                    outcome="failure_note", error=error, ref=ref)
     return Outcome("failure_note", error, comment_id)

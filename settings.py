@@ -20,7 +20,8 @@ INTERCOM_REGIONS = {"us": "https://api.intercom.io", "eu": "https://api.eu.inter
                     "au": "https://api.au.intercom.io"}
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 ENV_NAME_ERROR = "must name an environment variable (like ZENDESK_API_TOKEN); the secret itself never goes here"
-SECTIONS = ("knowledge", "queue", "webhooks", "drafting", "state")
+SECTIONS = ("knowledge", "queue", "webhooks", "drafting", "state", "defaults", "intents", "routing", "autonomy",
+            "savings", "brand")
 
 
 class ConfigError(Exception):
@@ -127,6 +128,58 @@ class DraftingSettings:
 
 
 @dataclass(frozen=True)
+class IntentSettings:
+    name: str
+    description: str
+    examples: tuple[str, ...]
+    risky: bool
+    autonomy: str  # manual | draft | auto_send
+    override_threshold: float
+    min_reviewed: int
+    min_confidence: float
+    group: str | None  # who owns it on escalation (helpdesk group/team id)
+    tags: tuple[str, ...]
+
+
+UNKNOWN_INTENT = IntentSettings(name="unknown", description="not one of the configured intents", examples=(),
+                                risky=False, autonomy="manual", override_threshold=0.05, min_reviewed=200,
+                                min_confidence=0.8, group=None, tags=())
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    min_probability: float  # under this the intent is "unknown" (a human's)
+    frustration: str  # soften (draft stays private, tone softens) | escalate (hand it to a human)
+    escalation_tags: tuple[str, ...]
+    escalation_group: str | None
+    risk_patterns: Mapping[str, tuple[str, ...]]  # flag -> extra regexes for the safety net
+    burst_seconds: int  # customer messages this close together are answered as one
+
+
+@dataclass(frozen=True)
+class AutonomySettings:
+    paused: bool  # one switch that keeps every intent on notes
+    window_days: int  # the override rate is measured over reviews this recent
+    restart_on: tuple[str, ...]  # prompt | model | knowledge: a change restarts the measurement
+    knowledge_snapshot: str  # bump it when the knowledge base changes materially
+    review_interval_seconds: float  # how often the worker re-reads tickets whose drafts agents may have answered
+
+
+@dataclass(frozen=True)
+class SavingsSettings:
+    tickets_per_month: int
+    handle_minutes: float
+    loaded_hourly_cost: float
+    currency: str
+
+
+@dataclass(frozen=True)
+class BrandSettings:
+    name: str
+    voice: str  # a sentence or two on tone, given to the model
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: str
     helpdesks: Mapping[str, HelpdeskAccount]
@@ -136,7 +189,16 @@ class Config:
     webhooks: WebhookSettings
     drafting: DraftingSettings
     state_url: str | None = None
+    intents: Mapping[str, IntentSettings] = field(default_factory=dict)
+    routing: RoutingSettings | None = None
+    autonomy: AutonomySettings | None = None
+    savings: SavingsSettings | None = None
+    brand: BrandSettings | None = None
     source: str = field(default="", compare=False)
+
+    def intent(self, name: str) -> IntentSettings:
+        """The policy for an intent; "unknown" and anything not configured belong to humans."""
+        return self.intents.get(name) or UNKNOWN_INTENT
 
     @property
     def database_url(self) -> str:
@@ -256,6 +318,79 @@ class DraftingSchema(_Strict):
     assistant_name = fields.String(load_default="Deskdraft Assistant")
 
 
+AUTONOMY = ["manual", "draft", "auto_send"]  # not "off": YAML reads off as false
+
+
+class AutonomyField(fields.String):
+    """A string from AUTONOMY; YAML's off/on/yes/no arrive as booleans and get an error that says why."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValidationError("YAML read this as true/false (off, on, yes and no are booleans in YAML): "
+                                  "write manual, draft or auto_send")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class IntentSchema(_Strict):
+    description = fields.String(load_default="")
+    examples = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    risky = fields.Boolean(load_default=False)
+    autonomy = AutonomyField(load_default=None, validate=validate.OneOf(AUTONOMY))
+    override_threshold = fields.Float(load_default=None, validate=validate.Range(min=0.001, max=0.5))
+    min_reviewed = fields.Integer(load_default=None, validate=validate.Range(min=1, max=100_000))
+    min_confidence = fields.Float(load_default=None, validate=validate.Range(min=0, max=1))
+    group = fields.String(load_default=None)
+    tags = fields.List(fields.String(validate=validate.Regexp(r"^[a-z0-9_-]{1,80}$")), load_default=list)
+
+
+class DefaultPolicySchema(_Strict):
+    autonomy = AutonomyField(load_default="draft", validate=validate.OneOf(AUTONOMY))
+    override_threshold = fields.Float(load_default=0.05, validate=validate.Range(min=0.001, max=0.5))
+    min_reviewed = fields.Integer(load_default=200, validate=validate.Range(min=1, max=100_000))
+    min_confidence = fields.Float(load_default=0.8, validate=validate.Range(min=0, max=1))
+
+
+class RoutingSchema(_Strict):
+    min_probability = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
+    frustration = fields.String(load_default="soften", validate=validate.OneOf(["soften", "escalate"]))
+    escalation_tags = fields.List(fields.String(validate=validate.Regexp(r"^[a-z0-9_-]{1,80}$")),
+                                  load_default=lambda: ["deskdraft_handoff"])
+    escalation_group = fields.String(load_default=None)
+    risk_patterns = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), load_default=dict)
+    burst_seconds = fields.Integer(load_default=120, validate=validate.Range(min=0, max=3600))
+
+    @validates_schema
+    def patterns_compile(self, data: dict, **kwargs: Any) -> None:
+        import re
+        for flag, patterns in data.get("risk_patterns", {}).items():
+            for pattern in patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValidationError({"risk_patterns": {flag: [f"{pattern!r} is not a valid regex: {exc}"]}})
+
+
+class AutonomySchema(_Strict):
+    paused = fields.Boolean(load_default=False)
+    window_days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    restart_on = fields.List(fields.String(validate=validate.OneOf(["prompt", "model", "knowledge"])),
+                             load_default=lambda: ["prompt", "model", "knowledge"])
+    knowledge_snapshot = fields.String(load_default="")
+    review_interval_seconds = fields.Float(load_default=300, validate=validate.Range(min=0.5, max=86400))
+
+
+class SavingsSchema(_Strict):
+    tickets_per_month = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    handle_minutes = fields.Float(load_default=11.0, validate=validate.Range(min=0))
+    loaded_hourly_cost = fields.Float(load_default=40.0, validate=validate.Range(min=0))
+    currency = fields.String(load_default="USD")
+
+
+class BrandSchema(_Strict):
+    name = fields.String(load_default="our company")
+    voice = fields.String(load_default="Warm, plain and brief. No jargon. Acknowledge frustration before facts.")
+
+
 class StateSchema(_Strict):
     url = fields.String(load_default=None, validate=validate.Regexp(r"^(sqlite|postgresql)(\+\w+)?://"))
 
@@ -271,6 +406,27 @@ class ConfigSchema(_Strict):
     webhooks = fields.Nested(WebhookSchema, load_default=lambda: WebhookSchema().load({}))
     drafting = fields.Nested(DraftingSchema, load_default=lambda: DraftingSchema().load({}))
     state = fields.Nested(StateSchema, load_default=lambda: StateSchema().load({}))
+    defaults = fields.Nested(DefaultPolicySchema, load_default=lambda: DefaultPolicySchema().load({}))
+    intents = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,62}$", error=(
+        "intent names are lower_snake_case"))), values=fields.Nested(IntentSchema), load_default=dict)
+    routing = fields.Nested(RoutingSchema, load_default=lambda: RoutingSchema().load({}))
+    autonomy = fields.Nested(AutonomySchema, load_default=lambda: AutonomySchema().load({}))
+    savings = fields.Nested(SavingsSchema, load_default=lambda: SavingsSchema().load({}))
+    brand = fields.Nested(BrandSchema, load_default=lambda: BrandSchema().load({}))
+
+    @validates_schema
+    def auto_send_needs_a_high_bar(self, data: dict, **kwargs: Any) -> None:
+        defaults = data.get("defaults") or {}
+        for name, raw in (data.get("intents") or {}).items():
+            if name == "unknown":
+                raise ValidationError({"intents": {name: ["'unknown' is reserved: it always belongs to humans"]}})
+            autonomy = raw.get("autonomy") or defaults.get("autonomy")
+            floor = raw.get("min_confidence") if raw.get("min_confidence") is not None else defaults.get(
+                "min_confidence", 0.8)
+            if autonomy == "auto_send" and raw.get("risky"):
+                raise ValidationError({"intents": {name: ["a risky intent cannot be auto_send"]}})
+            if autonomy == "auto_send" and floor < 0.5:
+                raise ValidationError({"intents": {name: ["auto_send needs min_confidence of 0.5 or more"]}})
 
     @validates_schema
     def sources_name_known_accounts(self, data: dict, **kwargs: Any) -> None:
@@ -296,7 +452,22 @@ class ConfigSchema(_Strict):
             knowledge=KnowledgeSettings(**{**data["knowledge"], "sources": tuple(data["knowledge"]["sources"])}),
             queue=QueueSettings(**data["queue"]), webhooks=WebhookSettings(**data["webhooks"]),
             drafting=DraftingSettings(**data["drafting"]), state_url=data["state"]["url"],
+            intents={name: _intent(name, raw, data["defaults"]) for name, raw in data["intents"].items()},
+            routing=RoutingSettings(**{**data["routing"], "escalation_tags": tuple(data["routing"]["escalation_tags"]),
+                                       "risk_patterns": {k: tuple(v) for k, v in data["routing"]["risk_patterns"].items()}}),
+            autonomy=AutonomySettings(**{**data["autonomy"], "restart_on": tuple(data["autonomy"]["restart_on"])}),
+            savings=SavingsSettings(**data["savings"]), brand=BrandSettings(**data["brand"]),
         )
+
+
+def _intent(name: str, raw: dict, defaults: dict) -> IntentSettings:
+    def pick(key: str) -> Any:
+        return raw[key] if raw.get(key) is not None else defaults[key]
+
+    return IntentSettings(name=name, description=raw["description"], examples=tuple(raw["examples"]),
+                          risky=raw["risky"], autonomy="manual" if raw["risky"] else pick("autonomy"),
+                          override_threshold=pick("override_threshold"), min_reviewed=pick("min_reviewed"),
+                          min_confidence=pick("min_confidence"), group=raw["group"], tags=tuple(raw["tags"]))
 
 
 def _account(name: str, raw: dict) -> HelpdeskAccount:

@@ -9,7 +9,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping, Sequence
 
 from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine,
                         event, insert, select, update)
@@ -59,6 +59,54 @@ audit = Table(
     Column("detail", Text, nullable=False),
     Column("at", Float, nullable=False),
 )
+
+
+# One row per draft we made: what was posted, under which prompt/model/knowledge, and how agents judged it.
+drafts = Table(
+    "drafts", metadata,
+    Column("draft_ref", String(200), primary_key=True),
+    Column("account", String(64), nullable=False),
+    Column("ticket_id", String(64), nullable=False, index=True),
+    Column("intent", String(64), nullable=False, index=True),
+    Column("action", String(16), nullable=False),  # note | reply | escalate | retrieval | failure
+    Column("comment_id", String(64)),
+    Column("confidence", Float),
+    Column("text", Text),  # the drafted reply, compared with what the agent sends
+    Column("language", String(8)),
+    Column("prompt_version", String(16)),
+    Column("model", String(100)),
+    Column("knowledge_snapshot", String(64)),
+    Column("created_at", Float, nullable=False),
+    Column("outcome", String(16)),  # accepted | light_edit | rewritten | discarded
+    Column("similarity", Float),
+    Column("changes", String(200)),
+    Column("reviewed_at", Float, index=True),
+)
+
+# Every time an intent's gate opens or closes, with the numbers that did it.
+gate_events = Table(
+    "gate_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("intent", String(64), nullable=False, index=True),
+    Column("open", Integer, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class DraftRecord:
+    draft_ref: str
+    account: str
+    ticket_id: str
+    intent: str
+    action: str
+    comment_id: str | None
+    confidence: float | None
+    text: str | None
+    language: str | None
+    outcome: str | None
+    created_at: float
 
 
 @dataclass(frozen=True)
@@ -181,6 +229,84 @@ class State:
         with self.engine.connect() as conn:
             return conn.execute(select(posts.c.status).where(posts.c.draft_ref == draft_ref)).scalar()
 
+    # --- drafts and their reviews -----------------------------------------------------------
+    def record_draft(self, draft_ref: str, account: str, ticket_id: str, intent: str, action: str,
+                     comment_id: str | None, confidence: float | None, text: str | None, language: str | None,
+                     prompt_version: str, model: str, knowledge_snapshot: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(drafts.delete().where(drafts.c.draft_ref == draft_ref))
+            conn.execute(insert(drafts).values(
+                draft_ref=draft_ref, account=account, ticket_id=str(ticket_id), intent=intent, action=action,
+                comment_id=comment_id, confidence=confidence, text=text, language=language,
+                prompt_version=prompt_version, model=model, knowledge_snapshot=knowledge_snapshot,
+                created_at=self._now()))
+
+    def unreviewed_drafts(self, account: str, ticket_id: str) -> list[DraftRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(drafts).where(
+                drafts.c.account == account, drafts.c.ticket_id == str(ticket_id), drafts.c.outcome.is_(None),
+                drafts.c.action.in_(["note", "reply"])).order_by(drafts.c.created_at)).mappings().all()
+        return [_draft(row) for row in rows]
+
+    def tickets_awaiting_review(self, newer_than: float, limit: int = 200) -> list[tuple[str, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(drafts.c.account, drafts.c.ticket_id).where(
+                drafts.c.outcome.is_(None), drafts.c.action.in_(["note", "reply"]),
+                drafts.c.created_at > newer_than).distinct().limit(limit)).all()
+        return [(r[0], r[1]) for r in rows]
+
+    def record_review(self, draft_ref: str, outcome: str, similarity: float, changes: Sequence[str]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(drafts).where(drafts.c.draft_ref == draft_ref).values(
+                outcome=outcome, similarity=similarity, changes=",".join(changes), reviewed_at=self._now()))
+
+    def review_counts(self, intent: str, since: float, epoch: Mapping[str, str]) -> tuple[int, int]:
+        """(reviewed, overridden) for an intent since a time, counting only drafts made under `epoch`
+        (prompt_version / model / knowledge_snapshot values that must match)."""
+        query = select(drafts.c.outcome).where(drafts.c.intent == intent, drafts.c.outcome.is_not(None),
+                                               drafts.c.reviewed_at >= since)
+        for column, value in epoch.items():
+            query = query.where(drafts.c[column] == value)
+        with self.engine.connect() as conn:
+            outcomes = [row[0] for row in conn.execute(query).all()]
+        return len(outcomes), sum(o in ("rewritten", "discarded") for o in outcomes)
+
+    def draft_summary(self, since: float) -> list[dict[str, Any]]:
+        """Per intent and action: counts and mean confidence, for the report."""
+        from sqlalchemy import func
+        query = (select(drafts.c.intent, drafts.c.action, func.count(), func.avg(drafts.c.confidence))
+                 .where(drafts.c.created_at >= since).group_by(drafts.c.intent, drafts.c.action))
+        with self.engine.connect() as conn:
+            return [{"intent": r[0], "action": r[1], "count": r[2], "avg_confidence": r[3]}
+                    for r in conn.execute(query).all()]
+
+    def drafts_between(self, since: float, until: float) -> list[DraftRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(drafts).where(drafts.c.created_at >= since, drafts.c.created_at < until)
+                                .order_by(drafts.c.created_at)).mappings().all()
+        return [_draft(row) for row in rows]
+
+    # --- gate history ------------------------------------------------------------------------
+    def note_gate_state(self, intent: str, is_open: bool, evidence: str) -> bool:
+        """Record a promotion or demotion when the state differs from the last one; True when it changed."""
+        with self.engine.begin() as conn:
+            last = conn.execute(select(gate_events.c.open).where(gate_events.c.intent == intent)
+                                .order_by(gate_events.c.id.desc()).limit(1)).scalar()
+            if last is not None and bool(last) == is_open:
+                return False
+            if last is None and not is_open:
+                return False  # closed is where every intent starts: nothing to record
+            conn.execute(insert(gate_events).values(intent=intent, open=int(is_open), evidence=evidence,
+                                                    at=self._now()))
+            return True
+
+    def gate_history(self, intent: str | None = None) -> list[dict[str, Any]]:
+        query = select(gate_events).order_by(gate_events.c.id)
+        if intent:
+            query = query.where(gate_events.c.intent == intent)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings().all()]
+
     # --- audit -------------------------------------------------------------------------------
     def log(self, account: str, ticket_id: str, step: str, inbox_id: int | None = None, **detail: Any) -> None:
         with self.engine.begin() as conn:
@@ -194,8 +320,23 @@ class State:
         for row in rows:
             yield {"step": row["step"], "at": row["at"], "inbox_id": row["inbox_id"], **json.loads(row["detail"])}
 
+    def audit_between(self, since: float, until: float) -> Iterator[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(audit).where(audit.c.at >= since, audit.c.at < until)
+                                .order_by(audit.c.id)).mappings().all()
+        for row in rows:
+            yield {"account": row["account"], "ticket_id": row["ticket_id"], "step": row["step"], "at": row["at"],
+                   "inbox_id": row["inbox_id"], **json.loads(row["detail"])}
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _draft(row: Any) -> DraftRecord:
+    return DraftRecord(draft_ref=row["draft_ref"], account=row["account"], ticket_id=row["ticket_id"],
+                       intent=row["intent"], action=row["action"], comment_id=row["comment_id"],
+                       confidence=row["confidence"], text=row["text"], language=row["language"],
+                       outcome=row["outcome"], created_at=row["created_at"])
 
 
 def _event(row: Any) -> InboxEvent:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import click
@@ -15,7 +16,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from connectors import Ignored, MalformedPayload, build_connectors
-from settings import Config, ConfigError, load_config
+from settings import Config, ConfigError, LiveConfig, load_config
 from state import State
 
 log = logging.getLogger("deskdraft.webhooks")
@@ -28,7 +29,7 @@ def _reply(code: int, **body: Any):
 
 @bp.route("/webhooks/<account>", methods=["POST", "HEAD"])
 def receive(account: str):
-    connector = current_app.extensions["deskdraft.connectors"].get(account)
+    connector = _connectors().get(account)
     if connector is None:
         return _reply(404, error=f"no helpdesk account named {account!r} in the config")
     if request.method == "HEAD":  # Intercom checks the URL with a HEAD request when it is saved
@@ -65,8 +66,28 @@ def receive(account: str):
 
 @bp.get("/healthz")
 def health():
-    config: Config = current_app.extensions["deskdraft.config"]
-    return _reply(200, status="ok", config=config.source, accounts=sorted(config.helpdesks))
+    config = _current_config()
+    live: LiveConfig | None = current_app.extensions["deskdraft.live"]
+    error = live.error if live else None
+    return _reply(200, status="config_error" if error else "ok", config=config.source,
+                  accounts=sorted(config.helpdesks), config_error=error)
+
+
+def _current_config() -> Config:
+    live: LiveConfig | None = current_app.extensions["deskdraft.live"]
+    return live.current() if live else current_app.extensions["deskdraft.config"]
+
+
+def _connectors() -> Mapping[str, Any]:
+    """The connectors of the config in force: an admin's valid edit (a new account, a rotated secret's env
+    name) takes effect without a restart; a bad edit is refused and the last good config kept."""
+    config = _current_config()
+    services = current_app.extensions["deskdraft.services"]
+    with services["lock"]:
+        if services.get("connectors_for") is not config:
+            services["connectors"] = build_connectors(config)
+            services["connectors_for"] = config
+        return services["connectors"]
 
 
 def _service(name: str) -> Any:
@@ -93,11 +114,13 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
                state: State | None = None) -> Flask:
     """App factory: tests pass a config and an enqueue function; production reads config.yaml."""
     app = Flask("deskdraft")
+    import admin_cli
     import cli
     import setup_cli
 
     cli.register(app)
     setup_cli.register(app)
+    admin_cli.register(app)
     if config is None:
         try:
             config = load_config()
@@ -110,7 +133,8 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
             return app
     app.config["MAX_CONTENT_LENGTH"] = config.webhooks.max_body_bytes
     app.extensions["deskdraft.config"] = config
-    app.extensions["deskdraft.connectors"] = build_connectors(config)
+    source = Path(config.source) if config.source else None
+    app.extensions["deskdraft.live"] = LiveConfig(source, config) if source and source.is_file() else None
     services: dict[str, Any] = {"lock": threading.Lock(), "factories": {
         "state": lambda: State(config.database_url), "enqueue": lambda: _celery_enqueue(config)}}
     services.update({k: v for k, v in (("state", state), ("enqueue", enqueue)) if v is not None})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pipeline
 from connectors import PermanentHelpdeskError, TransientHelpdeskError, build_connectors
 from drafting.claude import RETRYABLE as MODEL_RETRYABLE
 from drafting.claude import Drafter
-from settings import Config, ConfigError, load_config
+from settings import Config, ConfigError, LiveConfig, load_config
 from state import State
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ TRANSIENT = (TransientHelpdeskError, pipeline.RetrievalUnavailable, *MODEL_RETRY
 MAX_COUNTDOWN = 3600
 
 _config: Config | None = None
+_live: LiveConfig | None = None
 _deps: pipeline.Deps | None = None
 _deps_lock = threading.Lock()
 
@@ -49,8 +51,9 @@ def broker_settings(config: Config) -> dict[str, Any]:
 
 def configure(config: Config) -> Celery:
     """Point the Celery app at this config (web process: to publish; worker: to consume)."""
-    global _config, _deps
+    global _config, _deps, _live
     _config, _deps = config, None
+    _live = LiveConfig(Path(config.source), config) if config.source and Path(config.source).exists() else None
     Path(config.data_dir).mkdir(parents=True, exist_ok=True)
     celery_app.conf.update(
         **broker_settings(config),
@@ -64,7 +67,9 @@ def configure(config: Config) -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         beat_schedule={"sweep-inbox": {"task": "worker.sweep_inbox",
-                                       "schedule": config.queue.sweep_interval_seconds}},
+                                       "schedule": config.queue.sweep_interval_seconds},
+                       "review-drafts": {"task": "worker.review_drafts",
+                                         "schedule": config.autonomy.review_interval_seconds}},
         beat_schedule_filename=str(Path(config.data_dir).resolve() / "celerybeat-schedule"),
     )
     return celery_app
@@ -82,25 +87,38 @@ def __getattr__(name: str) -> Any:
 
 
 def deps() -> pipeline.Deps:
-    """This process's connections, built once on first use and shared by the worker threads."""
+    """This process's connections, built on first use, shared by the worker threads, and rebuilt when an
+    admin's edit of config.yaml is valid (a bad edit is refused and logged; the last good config stays)."""
     global _deps
     with _deps_lock:
-        if _deps is None:
-            if _config is None:
-                configure(load_config())
-            _deps = build_deps(_config)
+        if _config is None:
+            configure(load_config())
+        config = _live.current() if _live else _config
+        if _deps is None or _deps.config is not config:
+            _deps = build_deps(config, _deps)
         return _deps
 
 
-def build_deps(config: Config) -> pipeline.Deps:
+def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipeline.Deps:
+    """Everything a job needs; what the new config did not change (database, knowledge store) is kept."""
+    from drafting import intent_model
+    from drafting.safety import SafetyNet
     from knowledge.service import Retriever  # keeps onnxruntime/chromadb out of the web process
 
-    drafter = Drafter(config.anthropic, config.drafting.assistant_name) if config.anthropic.api_key else None
+    drafter = Drafter(config.anthropic, config.drafting.assistant_name, config.brand) \
+        if config.anthropic.api_key else None
     if drafter is None:
         log.warning("%s is not set: notes will list relevant articles but carry no drafted reply",
                     config.anthropic.api_key_env)
-    return pipeline.Deps(config=config, state=State(config.database_url), connectors=build_connectors(config),
-                         retrieve=Retriever(config), drafter=drafter)
+    same_db = previous is not None and previous.config.database_url == config.database_url
+    same_kb = previous is not None and previous.config.knowledge == config.knowledge \
+        and previous.config.chroma_path == config.chroma_path
+    router = intent_model.load_or_train(config)
+    log.info("intent router: %s", intent_model.describe(router))
+    return pipeline.Deps(config=config, state=previous.state if same_db else State(config.database_url),
+                         connectors=build_connectors(config),
+                         retrieve=previous.retrieve if same_kb else Retriever(config), drafter=drafter,
+                         router=router, safety=SafetyNet(config.routing.risk_patterns))
 
 
 def _countdown(exc: BaseException, retries: int, base: int) -> int:
@@ -176,3 +194,26 @@ def sweep_inbox() -> int:
     if stalled:
         log.warning("sweep: re-enqueued %d stalled event(s)", len(stalled))
     return len(stalled)
+
+
+@celery_app.task(name="worker.review_drafts")
+def review_drafts() -> int:
+    """Re-read tickets whose drafts are not judged yet: agents' replies do not call our webhook, so we look."""
+    from drafting import review
+
+    d = deps()
+    since = time.time() - d.config.autonomy.window_days * 86400
+    recorded = 0
+    for account, ticket_id in d.state.tickets_awaiting_review(newer_than=since):
+        connector = d.connectors.get(account)
+        if connector is None:
+            continue
+        try:
+            ticket = connector.fetch_ticket(ticket_id)
+        except (TransientHelpdeskError, PermanentHelpdeskError) as exc:
+            log.warning("review: %s ticket %s not read: %s", account, ticket_id, exc)
+            continue
+        if ticket is not None:
+            recorded += review.observe(ticket, d.state,
+                                       lambda step, **detail: d.state.log(account, ticket_id, step, None, **detail))
+    return recorded

@@ -4,13 +4,15 @@ Trains drafting.router on train.csv with the production embedding (minilm-int8) 
 test.csv: full-data and 10-shot accuracy, the coverage/accuracy curve when predictions under a
 probability threshold go to humans, and how many risky test messages the AI would have answered
 (router says a risky intent, a risky intent is in the top 3, the safety net fires, or the
-probability is under the threshold: any of these sends the message to a human).
+probability is under the threshold: any of these sends the message to a human), and how many
+out-of-scope questions (StackFAQ's web-application questions) it would have answered.
 
 Usage: .venv/bin/python benchmarks/router.py
 """
 from __future__ import annotations
 
 import csv
+import json
 import os
 import sys
 import time
@@ -26,7 +28,8 @@ from drafting.routing import RISKY_FLOOR, IntentSpec, decide_intent, route  # no
 from drafting.safety import SafetyNet  # noqa: E402
 from knowledge.embeddings import build_embedding  # noqa: E402
 
-DATASET = Path(os.environ.get("DESKDRAFT_DATASETS", "/work/shared/datasets")) / "banking77"
+DATASETS = Path(os.environ.get("DESKDRAFT_DATASETS", "/work/shared/datasets"))
+DATASET = DATASETS / "banking77"
 THRESHOLDS = (0.0, 0.3, 0.5, 0.7, 0.9)
 SEEDS = (0, 1, 2)
 SHOTS = 10
@@ -62,6 +65,16 @@ def load(name: str) -> tuple[list[str], np.ndarray]:
     return [r["text"] for r in rows], np.array([r["category"] for r in rows])
 
 
+def out_of_scope() -> list[str]:
+    """StackFAQ's paraphrased questions about web applications: nothing a bank's intents cover."""
+    pairs = json.loads((DATASETS / "stackfaq" / "stackExchange-FAQ.json").read_text(encoding="utf-8"))["root"]["qapair"]
+    texts = []
+    for pair in pairs:
+        rephrased = pair["rephr"] if isinstance(pair["rephr"], list) else [pair["rephr"]]
+        texts += [t.strip() for t in rephrased if isinstance(t, str) and t.strip() not in ("", "*")]
+    return texts
+
+
 def timed(fn, *args):
     start = time.perf_counter()
     result = fn(*args)
@@ -87,8 +100,11 @@ def ece(probabilities: np.ndarray, correct: np.ndarray, bins: int = 10) -> float
     return total
 
 
-def decisions(router: IntentRouter, probabilities: np.ndarray, threshold: float) -> list:
-    return [decide_intent(router.classes, row, RISKY, threshold) for row in probabilities]
+def decisions(router: IntentRouter, probabilities: np.ndarray, similarity: np.ndarray | None, threshold: float) -> list:
+    """routing.decide_intent on each row, as route() calls it (similarity None: without the out-of-scope floor)."""
+    return [decide_intent(router.classes, row, RISKY, threshold,
+                          similarity=None if similarity is None else float(s), min_similarity=router.min_similarity)
+            for row, s in zip(probabilities, similarity if similarity is not None else [None] * len(probabilities))]
 
 
 def main() -> None:
@@ -116,11 +132,15 @@ def main() -> None:
     embed = production
     router, t_fit = timed(IntentRouter.fit, x_train, train_y, lambda texts: np.asarray(embed(list(texts))))
     print(f"fit (logistic regression + temperature from one held-out fifth): {t_fit:.1f} s; "
-          f"temperature {router.temperature:.3f} fitted on {router.calibrated_on} held-out examples")
-    print(f"total (production embedding + fit): {t_embed + t_fit:.1f} s")
+          f"temperature {router.temperature:.3f} fitted on {router.calibrated_on} held-out examples; "
+          f"out-of-scope similarity floor {router.min_similarity:.3f}")
+    fast = len(train_texts) / len(test_texts) * t_embed_test
+    print(f"total: {t_embed + t_fit:.1f} s with the production embedding setting, "
+          f"about {fast + t_fit:.0f} s with 1 onnxruntime thread x 2 workers")
 
     # --- full-data accuracy and the coverage curve -------------------------------------------------
     probabilities = router.proba_of_vectors(x_test)
+    similarity = router.similarity_of_vectors(x_test)
     predicted = np.array(router.classes)[probabilities.argmax(axis=1)]
     correct = predicted == test_y
     print("\n## Accuracy on test.csv")
@@ -148,17 +168,22 @@ def main() -> None:
     is_risky = np.isin(test_y, list(RISKY))
     print(f"\n## Coverage when predictions under a threshold go to humans (risky: {len(RISKY)} intents, "
           f"{is_risky.sum()} test messages; risky-in-top-3 floor {RISKY_FLOOR})")
-    print("| threshold | coverage (AI answers) | accuracy on those | risky answered by AI | "
-          "non-risky sent to a human as risky | non-risky sent to a human (all reasons) |")
-    print("|---|---|---|---|---|---|")
+    print("Router alone: coverage = share with p >= threshold (and above the similarity floor), accuracy on those.")
+    print("With risk rules: the AI answers only messages that are also not risky (risky intent, risky intent in the")
+    print("top 3, or safety net).")
+    print("| threshold | router coverage | router accuracy | coverage with risk rules | accuracy on those | "
+          "risky answered by AI | non-risky sent to a human as risky | non-risky sent to a human (any reason) |")
+    print("|---|---|---|---|---|---|---|---|")
     for threshold in THRESHOLDS:
-        made = decisions(router, probabilities, threshold)
+        made = decisions(router, probabilities, similarity, threshold)
         unknown = np.array([d.intent == "unknown" for d in made])
         rule = np.array([d.intent in RISKY or bool(d.risky_candidates) for d in made])
         human = unknown | rule | net_fired
         answered = ~human
         slipped = is_risky & answered
-        print(f"| {threshold:.1f} | {answered.mean():.1%} | {correct[answered].mean():.1%} | "
+        confident = ~unknown
+        print(f"| {threshold:.1f} | {confident.mean():.1%} | {correct[confident].mean():.1%} | "
+              f"{answered.mean():.1%} | {correct[answered].mean():.1%} | "
               f"{slipped.sum()} of {is_risky.sum()} | {(rule | net_fired)[~is_risky].mean():.1%} | "
               f"{human[~is_risky].mean():.1%} |")
         for i in np.flatnonzero(slipped)[:5]:
@@ -170,23 +195,53 @@ def main() -> None:
     by_intent = {name: (is_risky & (test_y == name)).sum() for name in RISKY}
     print("risky test messages per intent: " + ", ".join(f"{k} {v}" for k, v in sorted(by_intent.items())))
 
-    # The net's later patterns were written after reading test slips; a 5-fold run on train.csv
-    # (router trained on four fifths, slips counted on the fifth) checks they were not fitted to test.csv.
+    # The router's numbers are out of sample; the safety net's are not quite: a few of its English
+    # patterns (ATM claims, "what is this charge", police reports, "a payment I didn't make", freeze)
+    # were written after reading the messages that slipped through on test.csv and in this 5-fold run on
+    # train.csv (router trained on four fifths, slips counted on the fifth). Before them: 3 test slips at
+    # threshold 0.5, and 8 in this run (both before the similarity floor existed).
     from sklearn.model_selection import StratifiedKFold
 
     train_fired = np.array([bool(net.scan(text)) for text in train_texts])
     train_risky = np.isin(train_y, list(RISKY))
     slips = {t: 0 for t in (0.0, 0.5)}
+    slipped_texts = []
     for fold_train, held in StratifiedKFold(5, shuffle=True, random_state=0).split(x_train, train_y):
         fold = IntentRouter.fit(x_train[fold_train], train_y[fold_train], router.embed)
         p = fold.proba_of_vectors(x_train[held])
+        s = fold.similarity_of_vectors(x_train[held])
         for threshold in slips:
-            made = decisions(fold, p, threshold)
+            made = decisions(fold, p, s, threshold)
             caught = np.array([d.intent == "unknown" or d.intent in RISKY or bool(d.risky_candidates) for d in made])
-            slips[threshold] += int((train_risky[held] & ~caught & ~train_fired[held]).sum())
+            slipped = train_risky[held] & ~caught & ~train_fired[held]
+            slips[threshold] += int(slipped.sum())
+            if threshold == 0.5:
+                slipped_texts += [f"{train_y[i]} -> {made[j].intent} p={made[j].probability:.2f}: {train_texts[i]!r}"
+                                  for j, i in enumerate(held) if slipped[j]]
     print(f"cross-validated on train.csv ({train_risky.sum()} risky messages): risky answered by AI "
           + ", ".join(f"{n} at threshold {t}" for t, n in slips.items())
           + f"; net fires on {train_fired[~train_risky].mean():.1%} of non-risky")
+    for line in slipped_texts:
+        print(f"  slipped at 0.5: {line}")
+
+    # --- out of scope ---------------------------------------------------------------------------------
+    oos = out_of_scope()
+    x_oos = parallel_embed(one_thread, oos)
+    p_oos, s_oos = router.proba_of_vectors(x_oos), router.similarity_of_vectors(x_oos)
+    oos_fired = np.array([bool(net.scan(text)) for text in oos])
+    print(f"\n## Out of scope: {len(oos)} StackFAQ questions (web applications), share the AI would answer")
+    print("| threshold | probability only | + similarity floor | + risk rules (as routed) | in-scope test coverage lost to the floor |")
+    print("|---|---|---|---|---|")
+    for threshold in THRESHOLDS:
+        plain = decisions(router, p_oos, None, threshold)
+        floored = decisions(router, p_oos, s_oos, threshold)
+        answered_plain = np.array([d.intent != "unknown" for d in plain])
+        answered = np.array([d.intent != "unknown" and d.intent not in RISKY and not d.risky_candidates for d in floored])
+        in_scope_plain = np.array([d.intent != "unknown" for d in decisions(router, probabilities, None, threshold)])
+        in_scope = np.array([d.intent != "unknown" for d in decisions(router, probabilities, similarity, threshold)])
+        print(f"| {threshold:.1f} | {answered_plain.mean():.1%} | "
+              f"{np.mean([d.intent != 'unknown' for d in floored]):.1%} | {(answered & ~oos_fired).mean():.1%} | "
+              f"{(in_scope_plain & ~in_scope).mean():.1%} |")
 
     # --- latency of one route() call, as the pipeline makes it ---------------------------------------
     specs = [IntentSpec(name, "", (), name in RISKY) for name in router.classes]

@@ -14,7 +14,8 @@ import anthropic
 
 from connectors.base import Ticket
 from drafting.prompts import fence, render
-from settings import AnthropicSettings
+from knowledge.redact import redact
+from settings import AnthropicSettings, BrandSettings
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ def conversation_text(ticket: Ticket) -> str:
         who = {"customer": "Customer", "agent": "Agent"}.get(comment.author_role, "System")
         if not comment.public:
             who += " (internal note)"
-        lines.append(f"[{who}, {comment.created_at}]\n{fence(comment.body.strip())}")
+        # Personal data never reaches the model: the same redaction the knowledge layer applies.
+        lines.append(f"[{who}, {comment.created_at}]\n{fence(redact(comment.body.strip()).text)}")
     return "\n\n".join(lines)
 
 
@@ -80,17 +82,26 @@ def passages_text(passages: Sequence[Any]) -> str:
 class Drafter:
     """Wraps one Anthropic client built from config; the base URL is the only thing tests change."""
 
-    def __init__(self, settings: AnthropicSettings, assistant_name: str) -> None:
+    def __init__(self, settings: AnthropicSettings, assistant_name: str, brand: BrandSettings) -> None:
         self._settings = settings
         self._assistant_name = assistant_name
+        self._brand = brand
         self._client = anthropic.Anthropic(api_key=settings.api_key, base_url=settings.base_url,
                                            max_retries=settings.max_retries, timeout=settings.timeout_seconds)
 
-    def draft(self, ticket: Ticket, passages: Sequence[Any]) -> ModelDraft:
+    @property
+    def model(self) -> str:
+        return self._settings.model
+
+    def draft(self, ticket: Ticket, passages: Sequence[Any], language: str = "en",
+              frustrated: bool = False) -> ModelDraft:
         """One Messages API call with structured output; raises RETRYABLE errors or MalformedDraft."""
-        system = render("system", assistant_name=self._assistant_name)
-        prompt = render("draft", subject=fence(ticket.subject), conversation=conversation_text(ticket),
-                        passages=passages_text(passages))
+        system = render("system", assistant_name=self._assistant_name, brand=self._brand.name,
+                        voice=self._brand.voice)
+        tone = ("The customer is frustrated: acknowledge it in the first sentence, apologise once, keep it short "
+                "and concrete." if frustrated else "Friendly and concise.")
+        prompt = render("draft", subject=fence(redact(ticket.subject).text), conversation=conversation_text(ticket),
+                        passages=passages_text(passages), language=language, tone=tone)
         message = self._client.messages.create(
             model=self._settings.model, max_tokens=self._settings.max_tokens, system=system,
             messages=[{"role": "user", "content": prompt}],

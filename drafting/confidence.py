@@ -4,7 +4,8 @@
       grounding   = best passage score rescaled from [min_score, STRONG_MATCH] to [0, 1]
       citations   = share of cited ids that exist in what was retrieved (0 when nothing is cited)
       self_report = the model's own number, clamped to [0, 1]; alone it is not a probability
-    caps: no valid citation → at most 0.4; any invented citation → at most 0.5; empty reply → 0.
+    caps: no valid citation → at most 0.4; any invented citation → at most 0.5; a failed check (drafting/checks.py,
+    e.g. a refund rule without a policy citation) → at most 0.3; empty reply → 0.
 
 The weights favour what we measured (retrieval, citation checks) over what the model says of itself.
 """
@@ -24,6 +25,7 @@ class Signals:
     invented: int  # citations the model made up
     self_report: float
     reply_empty: bool = False
+    checks_failed: int = 0
 
 
 def grounding(best: float | None, min_score: float) -> float:
@@ -45,4 +47,6 @@ def score(signals: Signals) -> float:
         value = min(value, 0.4)
     if signals.invented:
         value = min(value, 0.5)
+    if signals.checks_failed:
+        value = min(value, 0.3)
     return round(value, 3)

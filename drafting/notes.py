@@ -7,7 +7,7 @@ from connectors.base import REF_PREFIX
 
 DRAFT_NOTE = """\
 [deskdraft] Suggested reply: review before sending. Nothing was sent to the customer.
-Confidence: {confidence:.2f}{flag}
+Intent: {intent} | Confidence: {confidence:.2f}{flag}{kept}
 
 --- Draft reply ---
 {reply}
@@ -46,11 +46,12 @@ def source_lines(passages: Sequence[Any], snippet_chars: int = 0) -> str:
 
 
 def draft_note(ref: str, reply: str, confidence: float, cited: Sequence[Any], needs_human: Sequence[str],
-               missing: Sequence[str]) -> str:
+               missing: Sequence[str], intent: str = "unknown", kept_private: Sequence[str] = ()) -> str:
     flag = "\nNeeds a human: " + "; ".join(needs_human) if needs_human else ""
+    kept = "\nNot sent automatically: " + "; ".join(kept_private) if kept_private else ""
     missing_text = ("\n--- Missing information ---\n" + "\n".join(f"- {m}" for m in missing) + "\n") if missing else ""
-    return DRAFT_NOTE.format(confidence=confidence, flag=flag, reply=reply, sources=source_lines(cited),
-                             missing=missing_text, ref_prefix=REF_PREFIX, ref=ref)
+    return DRAFT_NOTE.format(intent=intent, confidence=confidence, flag=flag, kept=kept, reply=reply,
+                             sources=source_lines(cited), missing=missing_text, ref_prefix=REF_PREFIX, ref=ref)
 
 
 def retrieval_only_note(ref: str, passages: Sequence[Any]) -> str:
@@ -60,3 +61,46 @@ def retrieval_only_note(ref: str, passages: Sequence[Any]) -> str:
 
 def failed_note(ref: str, attempts: int, error: str) -> str:
     return FAILED_NOTE.format(attempts=f"{attempts} attempt" + ("s" if attempts != 1 else ""), error=error, ref_prefix=REF_PREFIX, ref=ref)
+
+
+HANDOFF_NOTE = """\
+[deskdraft] Handed to a human: {why}
+Intent: {intent} (router probability {probability:.2f}) | Confidence: {confidence}
+Customer mood: {mood} | Language: {language}
+
+--- What the customer has told us (do not ask again) ---
+{said}
+
+--- Suggested reply (not sent) ---
+{attempt}
+
+--- Sources retrieved ---
+{sources}
+
+{ref_prefix} {ref}"""
+
+PUBLIC_REPLY = """\
+Hi, I'm {assistant}, {brand}'s AI assistant.
+
+{reply}
+
+If you would rather talk to a person, just reply "human" and someone from our team will take over.
+
+{ref_prefix} {ref}"""
+
+
+def handoff_note(ref: str, why: Sequence[str], route: Any, confidence: float | None, customer_turns: Sequence[str],
+                 attempt: str | None, passages: Sequence[Any]) -> str:
+    """Everything the agent needs to pick up mid-conversation instead of starting from zero."""
+    said = "\n".join(f"- {' '.join(turn.split())[:400]}" for turn in customer_turns) or "(nothing yet)"
+    mood = route.sentiment + (" and frustrated: " + "; ".join(route.frustration_reasons) if route.frustrated else "")
+    return HANDOFF_NOTE.format(
+        why="; ".join(why), intent=route.intent, probability=route.probability,
+        confidence="n/a" if confidence is None else f"{confidence:.2f}", mood=mood, language=route.language,
+        said=said, attempt=attempt or "(none: no model configured, or the model could not draft one)",
+        sources=source_lines(passages), ref_prefix=REF_PREFIX, ref=ref)
+
+
+def public_reply(ref: str, reply: str, assistant: str, brand: str) -> str:
+    """A reply the customer sees: it always says it is an AI and how to reach a person (added by code)."""
+    return PUBLIC_REPLY.format(assistant=assistant, brand=brand, reply=reply, ref_prefix=REF_PREFIX, ref=ref)

@@ -1,7 +1,9 @@
 """Prompt templates in drafting/prompts/*.md, filled by one pure renderer."""
 from __future__ import annotations
 
+import hashlib
 import re
+from functools import lru_cache
 from pathlib import Path
 
 PROMPTS = Path(__file__).parent / "prompts"
@@ -20,3 +22,12 @@ def render(name: str, **values: str) -> str:
 def fence(text: str) -> str:
     """Untrusted text cannot close our tags: "</ticket>" typed by a customer stays inert."""
     return text.replace("</", "<\\/")
+
+
+@lru_cache(maxsize=1)
+def version() -> str:
+    """A short hash of every prompt file: a change restarts the autonomy measurement (autonomy.restart_on)."""
+    digest = hashlib.sha256()
+    for path in sorted(PROMPTS.glob("*.md")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]

@@ -4,7 +4,9 @@ Pure code over the customer's text; no model call. Nothing a ticket says can low
 intent: rules only ever add risk, and the router sees text, not instructions. A ticket goes to a human
 (Route.needs_human) when the intent is unknown, when it is risky, or when the customer asks for one.
 
-    intent     the router's top intent if its calibrated probability >= min_probability, else "unknown"
+    intent     the router's top intent if its calibrated probability >= min_probability and the text is
+               like something the router was taught (nearest training example >= router.min_similarity),
+               else "unknown"
     risky      the intent is risky, or a risky intent is among the router's top RISKY_TOP_K at
                >= RISKY_FLOOR (the router is unsure between "lost card" and "card not working"),
                or the safety net matched in the latest or an earlier customer message
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from drafting import language as languages
-from drafting.safety import RiskHit, SafetyNet, asks_for_human, flags_of
+from drafting.safety import RiskHit, SafetyNet, asks_for_human, flags_of, visible_text
 from drafting.sentiment import assess
 
 if TYPE_CHECKING:
@@ -70,7 +72,8 @@ class IntentDecision:
 
 def decide_intent(classes: Sequence[str], probabilities: np.ndarray, risky_intents: Collection[str],
                   min_probability: float, allowed: Collection[str] | None = None,
-                  risky_floor: float = RISKY_FLOOR, top_k: int = RISKY_TOP_K) -> IntentDecision:
+                  risky_floor: float = RISKY_FLOOR, top_k: int = RISKY_TOP_K,
+                  similarity: float | None = None, min_similarity: float = 0.0) -> IntentDecision:
     """The intent rule on one row of router probabilities (pure; the benchmark runs the same function)."""
     row = np.asarray(probabilities, dtype=np.float64)
     order = np.argsort(-row, kind="stable")
@@ -82,6 +85,10 @@ def decide_intent(classes: Sequence[str], probabilities: np.ndarray, risky_inten
     elif p < min_probability:
         intent = UNKNOWN
         reasons.append(f"intent unknown: best guess {best} at p={p:.2f} < {min_probability:.2f}")
+    elif similarity is not None and similarity < min_similarity:
+        intent = UNKNOWN
+        reasons.append(f"intent unknown: unlike every training example (similarity {similarity:.2f} < "
+                       f"{min_similarity:.2f}); best guess {best} at p={p:.2f}")
     else:
         intent = best
         reasons.append(f"intent {best} at p={p:.2f} (threshold {min_probability:.2f})")
@@ -113,8 +120,12 @@ def route(latest: str, earlier_customer_turns: Sequence[str], router: IntentRout
     intents: the configured intents; their `risky` marks which router labels are risky, and a label the
     config no longer has is "unknown". Without them only the safety net can make a route risky.
     """
-    latest = latest or ""
-    earlier = [turn for turn in earlier_customer_turns if turn and turn.strip()]
+    raw_latest = latest or ""
+    raw_earlier = [turn for turn in earlier_customer_turns if turn and turn.strip()]
+    # The router, mood and language read what a person sees; the safety net and the request for a person
+    # read everything (they can only add caution), so hidden HTML can raise risk but never steer the intent.
+    latest = visible_text(raw_latest)
+    earlier = [visible_text(turn) for turn in raw_earlier]
     risky_intents = {spec.name for spec in intents or () if spec.risky}
     allowed = {spec.name for spec in intents} if intents is not None else None
     reasons: list[str] = []
@@ -125,14 +136,15 @@ def route(latest: str, earlier_customer_turns: Sequence[str], router: IntentRout
         decision = IntentDecision(UNKNOWN, 0.0, UNKNOWN, (), ("intent unknown: empty message",))
     else:
         text, with_context = _router_text(latest, earlier)
-        classes, probabilities = router.predict_proba([text])
-        decision = decide_intent(classes, probabilities[0], risky_intents, min_probability, allowed, risky_floor)
+        classes, probabilities, similarity = router.scores([text])
+        decision = decide_intent(classes, probabilities[0], risky_intents, min_probability, allowed, risky_floor,
+                                 similarity=float(similarity[0]), min_similarity=router.min_similarity)
         if with_context:
             reasons.append("short message: classified with the customer's previous message")
     reasons.extend(decision.reasons)
 
-    hits = safety.scan(latest)
-    earlier_hits = [hit for turn in earlier for hit in safety.scan(turn)]
+    hits = safety.scan(raw_latest)
+    earlier_hits = [hit for turn in raw_earlier for hit in safety.scan(turn)]
     seen: set[tuple[str, str]] = set()
     for hit, where in [(h, "") for h in hits] + [(h, " (earlier message)") for h in earlier_hits]:
         if (hit.flag, hit.text) not in seen:
@@ -140,7 +152,7 @@ def route(latest: str, earlier_customer_turns: Sequence[str], router: IntentRout
             reasons.append(_hit_reason(hit, where))
     risk_flags = flags_of([*hits, *earlier_hits])
 
-    human_phrase = asks_for_human(latest)
+    human_phrase = asks_for_human(raw_latest)
     if human_phrase:
         reasons.append(f"customer asked for a person ({human_phrase!r})")
 
@@ -155,7 +167,7 @@ def route(latest: str, earlier_customer_turns: Sequence[str], router: IntentRout
     risky = decision.intent in risky_intents or bool(decision.risky_candidates) or bool(risk_flags)
     return Route(
         intent=decision.intent,
-        probability=round(decision.probability, 4),
+        probability=decision.probability,
         risky=risky,
         risk_flags=risk_flags,
         sentiment=mood.sentiment,

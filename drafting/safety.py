@@ -67,6 +67,9 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
                r"(?:did not|didn ?t|didnt|never) (?:make|made|do|did|order|ordered|buy|bought|purchase|purchased|request|requested)"
                r" (?:this|that|these|those|them|any of (?:these|them|this)|the (?:payment|purchase|transaction|charge|withdrawal"
                r"|transfer|debit)s?)",
+               r"(?:payments?|purchases?|transactions?|charges?|withdrawals?|transfers?|debits?|stores?|shops?) (?:that )?i"
+               r" (?:did not|didn ?t|didnt|never|have not|haven ?t) (?:make|made|authori[sz]e|do|did|go|been|visit\w*|buy|bought"
+               r"|order\w*|recogni[sz]e)",
                r"(?:do not|don ?t|dont|cannot|can ?t) recogni[sz]e", r"not recogni[sz]ed", r"unrecogni[sz]ed",
                r"someone (?:else )?(?:has |have |is |was )?(?:used|using|accessed|accessing|took|taken|stole|hacked|withdr[ae]w)",
                r"identity theft", r"stolen identity", r"compromised", r"cloned",
@@ -101,22 +104,22 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
     "lost_or_stolen": {
         "en": (r"stolen", r"stole", r"steal\w*", r"theft", r"thief", r"robbed", r"mugged", r"pickpocket\w*",
                near(r"lost|losing|misplaced|can ?t find|cannot find", _CARD_EN),
-               r"(?:freeze|block|lock) " + _POSS + r"(?:\w+ )?card"),
+               r"(?:block|lock) " + _POSS + r"(?:\w+ )?card", r"freez\w*"),
         "de": (r"gestohlen", r"geklaut", r"\w*diebstahl\w*", r"ausgeraubt", r"beklaut",
-               near(r"verloren|verlegt", _CARD_DE), r"(?:karte|handy|geldborse|portemonnaie|brieftasche) ist weg", r"\w*karte\w* sperren", r"sperren sie"),
+               near(r"verloren|verlegt", _CARD_DE), r"(?:karte|handy|geldborse|portemonnaie|brieftasche) ist weg", r"\w*karte\w* sperren", r"sperren sie", r"einfrieren"),
         "fr": (r"vol(?:e|ee|es|ees)", r"vol de (?:ma|mon|mes|la|le|carte|portefeuille|telephone|sac|papiers|identite)", r"on m ?a vole", r"cambriol\w*",
                near(r"perdu|perdue|perdus|egare|egaree|trouve plus", _CARD_FR), r"faire opposition", r"fait opposition",
-               r"bloquer (?:ma|la) carte"),
+               r"(?:bloquer|geler) (?:ma|la) carte"),
         "es": (r"robad[oa]s?", r"robo", r"robaron", r"hurt(?:o|ado|ada|aron)",
-               near(r"perdi|perdido|perdida|extravi\w*|no encuentro", _CARD_ES), r"bloquear (?:mi |la )?tarjeta"),
+               near(r"perdi|perdido|perdida|extravi\w*|no encuentro", _CARD_ES), r"(?:bloquear|congelar) (?:mi |la )?tarjeta"),
         "nl": (r"gestolen", r"\w*diefstal\w*", r"beroofd", r"gerold",
-               near(r"kwijt|verloren|vind", _CARD_NL), r"(?:pas|kaart) blokkeren", r"blokkeer"),
+               near(r"kwijt|verloren|vind", _CARD_NL), r"(?:pas|kaart) blokkeren", r"blokkeer", r"bevriez\w*"),
         "sv": (r"stul(?:en|et|na)", r"\w*stold\w*", r"rånad", r"ranad",
-               near(r"tappat|tappade|borttappad\w*|forlorat|forsvunnen|hittar inte", _CARD_SV), r"sparra\w*"),
+               near(r"tappat|tappade|borttappad\w*|forlorat|forsvunnen|hittar inte", _CARD_SV), r"sparra\w*", r"frys\w* (?:mitt |kortet)"),
         "it": (r"rubat[oaie]", r"furto", r"derubat\w*", r"scippat\w*",
-               near(r"perso|persa|smarrit[oaie]|smarrimento|trovo piu", _CARD_IT), r"bloccare (?:la |il )?(?:mia |mio )?(?:carta|bancomat)"),
+               near(r"perso|persa|smarrit[oaie]|smarrimento|trovo piu", _CARD_IT), r"(?:bloccare|congelare) (?:la |il )?(?:mia |mio )?(?:carta|bancomat)"),
         "pt": (r"roubad[oa]s?", r"roubo", r"roubaram", r"furtad[oa]s?", r"furto",
-               near(r"perdi|perdido|perdida|extravi\w*", _CARD_PT), r"bloquear (?:o |meu |o meu )?cartao"),
+               near(r"perdi|perdido|perdida|extravi\w*", _CARD_PT), r"(?:bloquear|congelar) (?:o |meu |o meu )?cartao"),
     },
     "hardship": {
         "en": (r"(?:can ?not|can ?t|cant|unable to|not able to|couldn ?t|won ?t be able to) (?:afford|pay(?! (?:with|by|using|via|in|at|on|online|through|for|from|it|this|that)(?!\w))|make (?:the |my )?payments?)",
@@ -295,6 +298,57 @@ class _TextOnly(HTMLParser):
 
     def handle_comment(self, data: str) -> None:
         self.parts.append(" " + data + " ")
+
+
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+_BLOCK = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol"}
+_NEVER_SHOWN = {"script", "style", "template", "head", "title", "noscript"}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|opacity\s*:\s*0(?![.\d]*[1-9])"
+                           r"|(?<![\w-])(?:max-)?(?:height|width)\s*:\s*0(?:px)?\s*(?:;|$)", re.IGNORECASE)
+
+
+class _VisibleOnly(HTMLParser):
+    """The text a person reading the rendered HTML would see: hidden elements and comments dropped."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.stack: list[tuple[str, bool]] = []  # (tag, hides its content)
+
+    def _hidden(self) -> bool:
+        return any(hides for _, hides in self.stack)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK:
+            self.parts.append("\n")
+        if tag in _VOID:
+            return
+        found = dict(attrs)
+        hides = (tag in _NEVER_SHOWN or "hidden" in found
+                 or bool(_HIDDEN_STYLE.search(found.get("style") or "")))
+        self.stack.append((tag, hides))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCK:
+            self.parts.append("\n")
+        for i in range(len(self.stack) - 1, -1, -1):  # tolerate unclosed inner tags
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden():
+            self.parts.append(data)
+
+
+def visible_text(text: str) -> str:
+    """What the customer visibly wrote: what the router, mood and language read. Hidden text cannot steer them."""
+    if "<" not in text:
+        return html.unescape(text)
+    parser = _VisibleOnly()
+    parser.feed(text)
+    parser.close()
+    return "".join(parser.parts)
 
 
 def plain_text(text: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 KINDS = ("article", "policy", "past_ticket")
 FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "text"}
@@ -49,6 +50,43 @@ class Chunk:
     source_id: str
     updated_at: str
     content_hash: str  # sha256 of what is stored (text and metadata except updated_at)
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A listed document the store already holds at this version: nothing is fetched or embedded again."""
+
+    source_id: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A listed item that makes no document (a ticket without an agent's public answer, an empty article)."""
+
+    source_id: str
+    reason: str
+
+
+def text_document(*, source_id: str, title: str, url: str, kind: str, locale: str, updated_at: str,
+                  text: str) -> Document:
+    """A Document from text that came through an API; its hash covers everything that is stored but updated_at."""
+    if kind not in KINDS:
+        raise DocumentError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    text = text.replace("\r\n", "\n").strip()
+    locale = locale.replace("_", "-").lower()
+    return Document(source_id=source_id, title=" ".join(title.split()) or source_id, url=url, kind=kind,
+                    locale=locale, updated_at=updated_at, text=text,
+                    content_hash=_hash(title, url, kind, locale, text))
+
+
+def html_document(*, source_id: str, title: str, url: str, kind: str, locale: str, updated_at: str,
+                  html: str) -> Document:
+    """A Document from an HTML body (help-center articles): <h2> and friends become sections to chunk on."""
+    page = _HTMLText()
+    page.feed(html)
+    page.close()
+    return text_document(source_id=source_id, title=title, url=url, kind=kind, locale=locale,
+                         updated_at=updated_at, text=page.result())
 
 
 def read_document(
@@ -287,3 +325,23 @@ class _HTMLText(HTMLParser):
         text = main if main.strip() else "".join(self._all)
         lines = [line.strip() for line in text.split("\n")]
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def past_ticket_document(ticket: Any, *, source_id: str, updated_at: str) -> Document | Skipped:
+    """A solved ticket as knowledge: the customer's first message and the agent's final public answer.
+
+    `ticket` is a connectors.base.Ticket. Our own assistant's replies ("self") are not answers: a knowledge base fed
+    with the model's output would ground future drafts on earlier drafts. NOT redacted here: sync redacts.
+    """
+    comments = [c for c in ticket.comments if c.body.strip()]
+    question = next((c for c in comments if c.author_role == "customer" and c.public), None)
+    if question is None:
+        return Skipped(source_id, "no message from the customer")
+    after = comments[comments.index(question) + 1:]
+    answer = next((c for c in reversed(after) if c.author_role == "agent" and c.public), None)
+    if answer is None:
+        return Skipped(source_id, "no public answer by an agent")
+    # Plain paragraphs, no headings: question and answer stay in one chunk whenever they fit.
+    text = f"Customer: {question.body.strip()}\n\nAgent: {answer.body.strip()}"
+    return text_document(source_id=source_id, title=ticket.subject or f"Ticket {ticket.id}", url=ticket.url,
+                         kind="past_ticket", locale=ticket.locale or "", updated_at=updated_at, text=text)

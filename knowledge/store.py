@@ -1,7 +1,10 @@
 """The knowledge store: the project's only Chroma client, one collection, one writer per directory."""
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -9,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import chromadb
+import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction
 from chromadb.config import Settings
 from filelock import FileLock, Timeout
@@ -18,6 +22,10 @@ from knowledge.embeddings import build_embedding  # also registers our embedding
 from knowledge.retrieve import Passage
 
 LOCK_NAME = ".deskdraft.lock"
+# A Chroma server can be written by another process (a sync run elsewhere): the keyword index is then rebuilt when
+# the chunk count changes, and at least this often. In embedded mode every write goes through this object.
+LEXICAL_MAX_AGE_SECONDS = 300.0
+READ_PAGE = 5000  # rows per get() when reading a whole source or collection
 _held: dict[str, int] = {}  # lock file -> pid, only to word StoreBusy right
 
 
@@ -36,6 +44,11 @@ class KnowledgeStore:
         if len(collection) < 3:
             raise ValueError(f"collection name {collection!r} is too short; Chroma needs 3 characters or more")
         self.location = url or str(path)
+        self.shared = url is not None  # other processes may write the collection
+        self._embedding = embedding
+        self._generation = 0  # bumped by every write through this object
+        self._lexical: tuple[Any, ...] | None = None  # (generation, count, built_at, LexicalIndex)
+        self._lexical_lock = threading.Lock()
         self._lock: FileLock | None = None
         self._closed = False
         settings = Settings(anonymized_telemetry=False)
@@ -64,20 +77,30 @@ class KnowledgeStore:
             self.close()
             raise
 
-    def upsert(self, chunks: Sequence[Chunk], *, folder: str | None = None) -> None:
-        """Embed and write chunks (same id replaces); folder tags them for ingest's bookkeeping."""
+    def upsert(self, chunks: Sequence[Chunk], *, folder: str | None = None,
+               tags: Mapping[str, str] | None = None) -> None:
+        """Embed and write chunks (same id replaces); folder/tags are extra metadata for the sync's bookkeeping."""
         if not chunks:
             return
+        tags = {**({"folder": folder} if folder is not None else {}), **(tags or {})}
         self._collection.upsert(
             ids=[c.id for c in chunks],
             documents=[c.text for c in chunks],
-            metadatas=[_metadata(c, folder) for c in chunks],
+            metadatas=[chunk_metadata(c, tags) for c in chunks],  # type: ignore[misc]
         )
+        self._generation += 1
+
+    def update_metadata(self, metadatas: Mapping[str, Mapping[str, Any]]) -> None:
+        """Replace the metadata of existing chunks by id, without embedding anything again."""
+        if metadatas:
+            self._collection.update(ids=list(metadatas), metadatas=[dict(m) for m in metadatas.values()])
+            self._generation += 1
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete chunks by id; unknown ids are ignored."""
         if ids:
             self._collection.delete(ids=list(ids))
+            self._generation += 1
 
     def ids_for_source(self, source_id: str) -> list[str]:
         """Ids of every chunk of one source document, sorted."""
@@ -89,34 +112,74 @@ class KnowledgeStore:
         """Stored metadata by chunk id, for the given ids and/or where filter (no embedding)."""
         if ids is not None and not ids:
             return {}
-        got = self._collection.get(
-            ids=list(ids) if ids is not None else None, where=dict(where) if where else None, include=["metadatas"]
-        )
-        return {i: m or {} for i, m in zip(got["ids"], got["metadatas"] or [])}
+        if ids is not None:
+            got = self._collection.get(ids=list(ids), where=dict(where) if where else None, include=["metadatas"])
+            return {i: m or {} for i, m in zip(got["ids"], got["metadatas"] or [])}
+        return {i: m or {} for i, _, m in self._all(where, ["metadatas"])}
+
+    def _all(self, where: Mapping[str, Any] | None, include: list[str]) -> list[tuple[str, Any, Any]]:
+        # Paged: one get() of 100k rows fails in Chroma's SQLite ("too many SQL variables").
+        rows: list[tuple[str, Any, Any]] = []
+        while True:
+            got = self._collection.get(where=dict(where) if where else None, include=include,  # type: ignore[arg-type]
+                                       limit=READ_PAGE, offset=len(rows))
+            documents = got.get("documents") or [None] * len(got["ids"])
+            metadatas = got.get("metadatas") or [None] * len(got["ids"])
+            rows += list(zip(got["ids"], documents, metadatas))
+            if len(got["ids"]) < READ_PAGE:
+                return rows
 
     def count(self) -> int:
         """Number of chunks in the collection."""
         return self._collection.count()
 
-    def query(self, text: str, k: int, where: dict | None = None) -> list[Passage]:
-        """Nearest k chunks to text, best first, optionally filtered by metadata."""
+    def embed_query(self, text: str) -> list[float]:
+        """The query's embedding, with the collection's own embedding function."""
+        return [float(x) for x in self._embedding([text])[0]]
+
+    def query(self, text: str, k: int, where: dict | None = None, *,
+              embedding: Sequence[float] | None = None) -> list[Passage]:
+        """Nearest k chunks to text (or to a precomputed query embedding), best first, optionally filtered."""
         if k <= 0:
             return []
+        vector = list(embedding) if embedding is not None else self.embed_query(text)
         got = self._collection.query(
-            query_texts=[text], n_results=k, where=where, include=["documents", "metadatas", "distances"]
+            query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
         )
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])  # type: ignore[index]
-        return [
-            Passage(
-                id=id_,
-                title=str(meta.get("title", "")),
-                url=str(meta.get("url", "")),
-                kind=str(meta.get("kind", "")),
-                text=doc or "",
-                score=1.0 - float(distance),
-            )
-            for id_, doc, meta, distance in rows
-        ]
+        return [_passage(id_, doc, meta, 1.0 - float(distance)) for id_, doc, meta, distance in rows]
+
+    def passages(self, ids: Sequence[str], embedding: Sequence[float]) -> list[Passage]:
+        """The given chunks as passages scored by cosine similarity to a query embedding, in the order given."""
+        if not ids:
+            return []
+        got = self._collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        query = np.asarray(embedding, dtype=np.float32)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        found = {}
+        for id_, doc, meta, vector in zip(got["ids"], got["documents"] or [], got["metadatas"] or [],
+                                          got["embeddings"] if got["embeddings"] is not None else []):
+            vector = np.asarray(vector, dtype=np.float32)
+            score = float(vector @ query / max(float(np.linalg.norm(vector)), 1e-12))
+            found[id_] = _passage(id_, doc, meta, score)
+        return [found[i] for i in ids if i in found]
+
+    def lexical(self) -> Any:
+        """The keyword (BM25) index over every chunk, rebuilt after writes; shared by threads, built once."""
+        from knowledge.lexical import LexicalIndex
+
+        with self._lexical_lock:
+            cached = self._lexical
+            if cached is not None and cached[0] == self._generation:
+                if not self.shared:
+                    return cached[3]
+                if time.monotonic() - cached[2] < LEXICAL_MAX_AGE_SECONDS and self.count() == cached[1]:
+                    return cached[3]
+            generation, count = self._generation, self.count()
+            rows = self._all(None, ["documents", "metadatas"])
+            index = LexicalIndex([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+            self._lexical = (generation, count, time.monotonic(), index)
+            return index
 
     def close(self) -> None:
         """Close the Chroma client and release the directory lock; safe to call twice."""
@@ -193,16 +256,30 @@ def _check_space(configuration: Mapping[str, Any], collection: str) -> None:
         raise ValueError(f"collection {collection!r} uses distance {space!r}; deskdraft needs cosine")
 
 
-def _metadata(chunk: Chunk, folder: str | None) -> dict[str, str]:
-    meta = {
+def chunk_metadata(chunk: Chunk, tags: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What is stored beside a chunk; the sync compares it with what is there to decide what to write."""
+    return {
         "title": chunk.title,
         "url": chunk.url,
         "kind": chunk.kind,
         "locale": chunk.locale,
+        "lang": language_of(chunk.locale),
         "source_id": chunk.source_id,
         "updated_at": chunk.updated_at,
         "content_hash": chunk.content_hash,
+        "text_hash": hashlib.sha256(chunk.text.encode()).hexdigest()[:32],  # same text: no need to embed again
+        **(tags or {}),
     }
-    if folder is not None:
-        meta["folder"] = folder
-    return meta
+
+
+def language_of(locale: str) -> str:
+    """The language subtag retrieval filters on: "en-GB" and "en_us" are "en"; "" stays "" (any language)."""
+    return locale.replace("_", "-").split("-")[0].lower()
+
+
+def _passage(id_: str, doc: str | None, meta: Mapping[str, Any] | None, score: float) -> Passage:
+    meta = meta or {}
+    return Passage(id=id_, title=str(meta.get("title", "")), url=str(meta.get("url", "")),
+                   kind=str(meta.get("kind", "")), text=doc or "", score=score,
+                   locale=str(meta.get("locale", "")), source_id=str(meta.get("source_id", "")),
+                   scope=str(meta.get("scope", "")))

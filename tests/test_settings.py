@@ -98,3 +98,33 @@ def test_live_config_picks_up_edits_and_refuses_bad_ones(tmp_path):
     path.write_text(config_text(tmp_path, anthropic={"max_tokens": 700}))
     now[0] += 2
     assert live.current().anthropic.max_tokens == 700 and live.error is None
+
+
+def _with_intents(tmp_path, intents: str) -> str:
+    return config_text(tmp_path) + intents
+
+
+def test_intents_inherit_defaults_and_risky_ones_belong_to_humans(tmp_path):
+    config = parse_config(_with_intents(tmp_path, dedent("""
+        defaults: {autonomy: draft, min_reviewed: 50}
+        intents:
+          order_status: {examples: [where is my order], autonomy: auto_send, min_confidence: 0.9}
+          chargeback: {risky: true}
+    """)))
+    assert config.intent("order_status").autonomy == "auto_send"
+    assert config.intent("order_status").min_reviewed == 50 and config.intent("order_status").min_confidence == 0.9
+    assert config.intent("chargeback").autonomy == "manual"
+    assert config.intent("never_configured").autonomy == "manual"  # unknown is a human's
+
+
+@pytest.mark.parametrize("intents, message", [
+    ("intents: {x: {autonomy: off}}", "off, on, yes and no are booleans in YAML"),
+    ("intents: {x: {autonomy: sometimes}}", "Must be one of"),
+    ("intents: {x: {risky: true, autonomy: auto_send}}", "a risky intent cannot be auto_send"),
+    ("intents: {unknown: {}}", "'unknown' is reserved"),
+    ("intents: {Bad-Name: {}}", "lower_snake_case"),
+    ("routing: {risk_patterns: {legal: ['(unclosed']}}", "not a valid regex"),
+])
+def test_bad_intent_settings_are_named(tmp_path, intents, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        parse_config(_with_intents(tmp_path, intents + "\n"))

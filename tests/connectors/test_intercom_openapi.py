@@ -27,12 +27,10 @@ import httpx
 import pytest
 import yaml
 from openapi_core import OpenAPI
-from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.validation.response.exceptions import InvalidData
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
-from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from connectors.http import PermanentHelpdeskError
 from connectors.intercom import IntercomConnector
@@ -40,6 +38,7 @@ from settings import HelpdeskAccount, WebhookSettings
 from tests.conftest import FIXTURES
 from tests.fakes.intercom import FakeIntercom
 from tests.fakes.server import serve
+from tests.openapi_support import OpenAPIRequest as _Request, OpenAPIResponse, capture
 
 SPEC = FIXTURES / "intercom" / "openapi-2.16" / "api.intercom.io.yaml"
 SERVER = "https://api.intercom.io"
@@ -81,39 +80,8 @@ def spec() -> Loaded:
     return Loaded()  # ~4 s: the file is 1.3 MB and is validated twice (as published, then repaired)
 
 
-class OpenAPIRequest:
-    """openapi-core's Request protocol over an httpx.Request, re-hosted on the spec's server."""
-
-    def __init__(self, request: httpx.Request) -> None:
-        self.host_url = SERVER
-        self.path = request.url.path
-        self.method = request.method.lower()
-        self.body = request.content or None
-        self.content_type = request.headers.get("Content-Type", "application/octet-stream")
-        self.parameters = RequestParameters(query=ImmutableMultiDict(request.url.params.multi_items()),
-                                            header=Headers(request.headers.multi_items()),
-                                            cookie=ImmutableMultiDict())
-
-
-class OpenAPIResponse:
-    """openapi-core's Response protocol over an httpx.Response (its body already read)."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.status_code = response.status_code
-        self.data = response.content
-        self.content_type = response.headers.get("Content-Type", "")
-        self.headers = Headers(response.headers.multi_items())
-
-
-def capture(client: httpx.Client) -> list[httpx.Response]:
-    seen: list[httpx.Response] = []
-
-    def keep(response: httpx.Response) -> None:
-        response.read()
-        seen.append(response)
-
-    client.event_hooks["response"].append(keep)
-    return seen
+def OpenAPIRequest(request: httpx.Request) -> _Request:  # noqa: N802 (kept the class-like name the tests use)
+    return _Request(request, SERVER)
 
 
 def null_tolerated(error: Any, hits: set[str]) -> bool:

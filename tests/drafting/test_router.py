@@ -3,7 +3,52 @@ import pytest
 
 from drafting.router import IntentRouter, fit_temperature, training_set
 from drafting.routing import IntentSpec
-from tests.drafting.intents import HELD_OUT, INTENTS, hash_embed
+from knowledge.embeddings import build_embedding
+
+INTENTS = (
+    IntentSpec("order_status", "Customer asks where their order is", (
+        "where is my order", "my order has not arrived yet", "when will my order arrive", "track my order please",
+        "has my order shipped", "what is the delivery status of my order", "my package is late where is it",
+        "order still not delivered",
+    ), risky=False),
+    IntentSpec("refund_request", "Customer wants a refund", (
+        "I want a refund", "please refund my money", "how do I get a refund for this", "refund for the returned item",
+        "can I have my money back", "I returned the item and want my refund", "give me a refund please",
+        "when will I get my refund",
+    ), risky=False),
+    IntentSpec("change_address", "Customer wants to change the delivery address", (
+        "change my delivery address", "update the shipping address on my order", "I moved, new address please",
+        "wrong address on the order, can you change it", "can I change the address", "please update my address",
+        "ship it to a different address", "edit delivery address",
+    ), risky=False),
+    IntentSpec("password_reset", "Customer cannot log in", (
+        "I forgot my password", "reset my password", "I can't log in", "login does not work",
+        "password reset link not working", "locked out of login", "how do I change my password", "new password please",
+    ), risky=False),
+    # Risky, and none of its examples uses a safety-net word: only the intent rule can mark it.
+    IntentSpec("warranty_claim", "Customer claims under the warranty for a broken appliance", (
+        "my appliance broke and I want to claim the warranty", "the washing machine stopped working under warranty",
+        "warranty claim for broken fridge", "the dishwasher is broken, is it covered by the warranty",
+        "my oven broke after two months warranty claim", "broken appliance warranty", "claim warranty for the heater",
+        "warranty repair for my broken dryer",
+    ), risky=True),
+)
+
+HELD_OUT = [
+    ("where is my package, has it shipped", "order_status"),
+    ("my order is late and not delivered", "order_status"),
+    ("I would like a refund for the item", "refund_request"),
+    ("can I get my money back please", "refund_request"),
+    ("please change the address for delivery", "change_address"),
+    ("update my shipping address", "change_address"),
+    ("forgot password, can't log in", "password_reset"),
+    ("the password reset does not work", "password_reset"),
+    ("my fridge broke, warranty claim please", "warranty_claim"),
+]
+
+
+def hash_embed(texts) -> np.ndarray:
+    return np.asarray(build_embedding("hash")(list(texts)))
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +87,31 @@ def test_temperature_is_fitted_on_held_out_examples(router):
     assert router.temperature != 1.0
 
 
+def test_similarity_floor_comes_from_held_out_examples(router):
+    # The floor is the 1st percentile of held-out examples' similarity to the rest: nearly all in-scope
+    # paraphrases clear it, and a training example is its own nearest neighbour.
+    assert 0.0 < router.min_similarity < 1.0
+    assert len(router.examples) == router.trained_on
+    _, _, similarity = router.scores([text for text, _ in HELD_OUT])
+    assert (similarity >= router.min_similarity).all()
+    _, _, own = router.scores(["where is my order"])
+    assert own[0] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_scores_embed_once_and_agree_with_predict_proba(router):
+    calls = []
+
+    def counting(texts):
+        calls.append(len(texts))
+        return hash_embed(texts)
+
+    counted = IntentRouter(router.classes, router.coef, router.intercept, router.temperature, counting,
+                           examples=router.examples, min_similarity=router.min_similarity)
+    classes, probabilities, similarity = counted.scores(["where is my order", "refund please"])
+    assert calls == [2] and similarity.shape == (2,)
+    assert np.array_equal(probabilities, router.predict_proba(["where is my order", "refund please"])[1])
+
+
 def test_save_load_round_trip_gives_identical_predictions(router, tmp_path):
     path = tmp_path / "models" / "router.npz"
     router.save(path)
@@ -50,6 +120,8 @@ def test_save_load_round_trip_gives_identical_predictions(router, tmp_path):
     assert loaded.classes == router.classes
     assert np.array_equal(loaded.predict_proba(texts)[1], router.predict_proba(texts)[1])
     assert loaded.predict(texts) == router.predict(texts)
+    assert np.array_equal(loaded.scores(texts)[2], router.scores(texts)[2])
+    assert loaded.min_similarity == router.min_similarity
     assert not path.with_name("router.npz.tmp").exists()
 
 
@@ -87,7 +159,7 @@ def test_two_intents_work():
 def test_one_example_per_intent_trains_without_calibration():
     router = IntentRouter.train(["where is my order", "refund please", "change address"],
                                 ["order", "refund", "address"], hash_embed)
-    assert (router.temperature, router.calibrated_on) == (1.0, 0)
+    assert (router.temperature, router.calibrated_on, router.min_similarity) == (1.0, 0, 0.0)
     assert router.predict(["refund please"])[0][0] == "refund"
 
 
@@ -112,3 +184,17 @@ def test_training_set_uses_descriptions_examples_and_known_past_labels():
     texts, labels = training_set(intents, past)
     assert list(zip(texts, labels)) == [("About A", "a"), ("a one", "a"), ("a two", "a"), ("b one", "b"),
                                         ("past a", "a"), ("past b", "b")]
+
+
+def test_real_embedding_routes_by_meaning_not_keywords():
+    # Klarna's first mistake was keyword matching: these share no content word with any example.
+    ef = build_embedding("minilm-int8", threads=1)
+    router = IntentRouter.train(*training_set(INTENTS), lambda texts: np.asarray(ef(list(texts))))
+    cases = [
+        ("The parcel still hasn't shown up at my door", "order_status"),
+        ("Please reimburse me for this purchase", "refund_request"),
+        ("I relocated, please send it somewhere else", "change_address"),
+        ("the sign-in page rejects my credentials", "password_reset"),
+        ("my freezer no longer gets cold, will you fix it at no charge since I bought it recently?", "warranty_claim"),
+    ]
+    assert [label for label, _ in router.predict([text for text, _ in cases])] == [label for _, label in cases]

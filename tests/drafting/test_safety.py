@@ -1,6 +1,6 @@
 import pytest
 
-from drafting.safety import PATTERNS, SafetyNet, asks_for_human, flags_of, fold, plain_text
+from drafting.safety import PATTERNS, SafetyNet, asks_for_human, flags_of, fold, plain_text, visible_text
 
 
 @pytest.fixture(scope="module")
@@ -199,4 +199,19 @@ def test_ordinary_messages_do_not_ask_for_a_person(text):
 
 def test_fold_and_plain_text():
     assert fold("Rückbuchung Straße ÉTÉ") == "ruckbuchung strasse ete"
-    assert plain_text("a<b>b</b><!-- c -->&amp;") == "ab c &"
+    assert plain_text("a<b>b</b><!-- c -->&amp;").split() == ["ab", "c", "&"]
+
+
+@pytest.mark.parametrize("html, visible", [
+    ('Hello <span style="display:none">hidden</span>world', "Hello world"),
+    ("Hi <!-- a comment --> there", "Hi  there"),
+    ('<div hidden>no</div>yes', "yes"),
+    ('<span style="font-size:0px">no</span><span style="font-size:0.8em">small</span>', "small"),
+    ('<span style="opacity: 0">no</span>yes', "yes"),
+    ('<div style="height:0;overflow:hidden">no</div>yes', "yes"),
+    ("<style>p {color: red}</style><script>x()</script>text", "text"),
+    ('<p>open <b>bold <span style="visibility:hidden">no</p> after', "open bold after"),
+    ("fr<b>au</b>d &amp; co", "fraud & co"),
+])
+def test_visible_text_drops_what_a_reader_cannot_see(html, visible):
+    assert " ".join(visible_text(html).split()) == " ".join(visible.split())

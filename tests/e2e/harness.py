@@ -71,6 +71,8 @@ class Stack:
     broker_url: str | None = None
     with_model: bool = True
     desk: Any = field(default_factory=ZendeskDesk)
+    extra_config: dict = field(default_factory=dict)  # top-level sections merged into the test config
+    kb_kinds: dict = field(default_factory=dict)  # file name -> kind ("policy") for the ingested knowledge
     claude: FakeClaude = field(default_factory=lambda: FakeClaude(api_key=ANTHROPIC_KEY))
     worker: subprocess.Popen | None = None
     servers: list[Any] = field(default_factory=list)
@@ -86,7 +88,7 @@ class Stack:
         self.config_path.write_text(config_text(self.tmp / "var", claude_url=cl.url,
                                                 only_helpdesks={self.desk.name: self.desk.account(zd.url)},
                                                 knowledge={"embedding": "minilm-int8", "min_score": 0.2},
-                                                queue=queue))
+                                                queue=queue, **self.extra_config))
         self.env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(self.config_path), "HF_HUB_OFFLINE": "1"}
         if self.with_model:
             self.env["TEST_ANTHROPIC_KEY"] = ANTHROPIC_KEY
@@ -111,12 +113,14 @@ class Stack:
         assert self.web.poll() is None, (self.tmp / "web.log").read_text()[-3000:]
 
     def _ingest(self) -> None:
-        docs = self.tmp / "kb"
-        docs.mkdir()
-        for name, text in KB.items():
-            (docs / name).write_text(text)
-        subprocess.run([sys.executable, "-m", "flask", "--app", "webhooks", "knowledge", "ingest", str(docs)],
-                       cwd=REPO, env=self.env, check=True, capture_output=True, timeout=120)
+        for kind in sorted({self.kb_kinds.get(name, "article") for name in KB}):
+            docs = self.tmp / f"kb-{kind}"
+            docs.mkdir()
+            for name, text in KB.items():
+                if self.kb_kinds.get(name, "article") == kind:
+                    (docs / name).write_text(text)
+            subprocess.run([sys.executable, "-m", "flask", "--app", "webhooks", "knowledge", "ingest", str(docs),
+                            "--kind", kind], cwd=REPO, env=self.env, check=True, capture_output=True, timeout=120)
 
     def start_worker(self) -> None:
         self.log_path = self.tmp / f"worker-{time.monotonic_ns()}.log"

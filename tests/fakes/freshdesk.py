@@ -14,6 +14,11 @@ tests check the key sets against them. Quirks the fake reproduces on purpose:
   header while more pages exist. The ticket's description is not a conversation.
 - Every answer carries `X-RateLimit-Total`, `X-RateLimit-Remaining`, `X-RateLimit-Used-CurrentRequest`
   (each `include=` costs one more credit); a 429 carries `Retry-After` in seconds.
+- Solutions: categories → folders → articles (`status` 1 draft, 2 published), shaped like python-freshdesk's
+  solution_*.json; a folder's articles in another language are `/articles/{language_code}`.
+- GET /tickets lists without the description, newest `created_at` first by default, only the last 30 days unless
+  `updated_since` is given; `order_by`/`order_type` sort. /search/tickets?query="..." answers {"total", "results"},
+  30 a page, pages 1-10, and understands `status:N`, `updated_at:>'YYYY-MM-DD'` (and <), AND, OR and parentheses.
 - A missing record is a 404 with an empty body (UNCONFIRMED; Freshdesk's error bodies are only documented for
   validation errors).
 """
@@ -28,7 +33,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlencode
 
@@ -107,6 +112,10 @@ class FakeFreshdesk:
         self._agents: dict[int, dict[str, Any]] = {}
         self._tickets: dict[int, dict[str, Any]] = {}
         self._conversations: dict[int, list[dict[str, Any]]] = {}
+        self._categories: dict[int, dict[str, Any]] = {}
+        self._folders: dict[int, dict[str, Any]] = {}
+        self._articles: dict[tuple[int, str], dict[str, Any]] = {}  # (id, language) -> article
+        self.primary_language = "en"
         self._next_id = 5_000
         self._served = 0
         self._faults: list[_Fault] = []
@@ -189,6 +198,62 @@ class FakeFreshdesk:
                 source = NOTE if private else REPLY
             return copy.deepcopy(self._append(ticket, user_id, text_to_html(body), private=private,
                                               incoming=incoming, source=source))
+
+    def update_ticket(self, ticket_id: int, **fields: Any) -> dict[str, Any]:
+        """Change ticket fields as an agent would in Freshdesk (status=4 resolves); updated_at moves."""
+        with self._lock:
+            ticket = self._tickets[ticket_id]
+            self._override(ticket, fields, "ticket")
+            if "updated_at" not in fields:
+                ticket["updated_at"] = self._now()
+            return copy.deepcopy(ticket)
+
+    def add_solution_category(self, id: int, name: str) -> dict[str, Any]:
+        now = self._now()
+        category = {"id": id, "name": name, "description": None, "created_at": now, "updated_at": now}
+        with self._lock:
+            self._categories[id] = category
+        return copy.deepcopy(category)
+
+    def add_solution_folder(self, id: int, category_id: int, name: str) -> dict[str, Any]:
+        now = self._now()
+        folder = {"id": id, "name": name, "description": None, "created_at": now, "updated_at": now,
+                  "category_id": category_id, "visibility": 1}
+        with self._lock:
+            self._categories[category_id]  # noqa: B018 (KeyError for an unknown category)
+            self._folders[id] = folder
+        return copy.deepcopy(folder)
+
+    def add_solution_article(self, id: int, folder_id: int, title: str, description: str, status: int = 2, *,
+                             language: str | None = None, **fields: Any) -> dict[str, Any]:
+        """An article (HTML description) in a folder; status 1 draft, 2 published; language: a translation."""
+        if status not in (1, 2):
+            raise ValueError("status must be 1 (draft) or 2 (published)")
+        now = self._now()
+        with self._lock:
+            folder = self._folders[folder_id]
+            article = {"id": id, "type": 1, "status": status, "agent_id": self.agent_id, "created_at": now,
+                       "category_id": folder["category_id"], "folder_id": folder_id, "title": title,
+                       "updated_at": now, "description": description, "description_text": html_to_text(description),
+                       "seo_data": {"meta_title": "", "meta_description": ""}, "tags": [], "attachments": [],
+                       "cloud_files": [], "thumbs_up": 0, "thumbs_down": 0, "hits": 0, "suggested": 0,
+                       "feedback_count": 0}
+            self._override(article, fields, "article")
+            self._articles[(id, language or self.primary_language)] = article
+            return copy.deepcopy(article)
+
+    def edit_solution_article(self, id: int, *, language: str | None = None, **fields: Any) -> None:
+        with self._lock:
+            article = self._articles[(id, language or self.primary_language)]
+            self._override(article, fields, "article")
+            if "description" in fields:
+                article["description_text"] = html_to_text(fields["description"])
+            article["updated_at"] = self._now()
+
+    def remove_solution_article(self, id: int) -> None:
+        with self._lock:
+            for key in [k for k in self._articles if k[0] == id]:
+                del self._articles[key]
 
     def conversations(self, ticket_id: int) -> list[dict[str, Any]]:
         with self._lock:
@@ -291,6 +356,12 @@ class FakeFreshdesk:
             ("/api/v2/agents/me", self._get_me, "GET"),
             ("/api/v2/agents/<int:agent_id>", self._get_agent, "GET"),
             ("/api/v2/contacts/<int:contact_id>", self._get_contact, "GET"),
+            ("/api/v2/tickets", self._list_tickets, "GET"),
+            ("/api/v2/search/tickets", self._search_tickets, "GET"),
+            ("/api/v2/solutions/categories", self._list_categories, "GET"),
+            ("/api/v2/solutions/categories/<int:category_id>/folders", self._list_folders, "GET"),
+            ("/api/v2/solutions/folders/<int:folder_id>/articles", self._list_articles, "GET"),
+            ("/api/v2/solutions/folders/<int:folder_id>/articles/<language>", self._list_articles, "GET"),
         ]
         for rule, view, method in rules:
             app.add_url_rule(rule, f"{view.__name__}_{method}", view, methods=[method])
@@ -401,6 +472,98 @@ class FakeFreshdesk:
             headers["Link"] = f'<{link}>; rel="next"'
         return _json(items[start:start + per_page], headers=headers)
 
+    def _paged(self, items: list[Any]) -> Response:
+        """Freshdesk's page/per_page (default 30, max 100) with a Link rel=next header while more remain."""
+        try:
+            page = int(request.args.get("page", 1))
+            per_page = int(request.args.get("per_page", DEFAULT_PER_PAGE))
+        except ValueError:
+            return _validation("page", "It should be a Positive Integer", "datatype_mismatch")
+        if page < 1:
+            return _validation("page", "It should be a Positive Integer")
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            return _validation("per_page", f"It should be a Positive Integer less than or equal to {MAX_PER_PAGE}")
+        start = (page - 1) * per_page
+        headers = {}
+        if start + per_page < len(items):
+            query = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
+            link = f"{request.base_url}?{urlencode({**query, 'page': page + 1, 'per_page': per_page})}"
+            headers["Link"] = f'<{link}>; rel="next"'
+        return _json(items[start:start + per_page], headers=headers)
+
+    @staticmethod
+    def _listed(ticket: dict[str, Any]) -> dict[str, Any]:
+        return {k: copy.deepcopy(v) for k, v in ticket.items() if k not in ("description", "description_text")}
+
+    def _list_tickets(self) -> Response:
+        args = request.args
+        order_by, order_type = args.get("order_by", "created_at"), args.get("order_type", "desc")
+        if order_by not in ("created_at", "due_by", "updated_at", "status"):
+            return _validation("order_by", "It should be one of these values: 'created_at,due_by,updated_at,status'")
+        if order_type not in ("asc", "desc"):
+            return _validation("order_type", "It should be one of these values: 'asc,desc'")
+        with self._lock:
+            tickets = list(self._tickets.values())
+            if "updated_since" in args:
+                since = args["updated_since"]
+                if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?", since):
+                    return _validation("updated_since", "It should be in the 'valid date' format", "invalid_date")
+                tickets = [t for t in tickets if t["updated_at"] >= since]
+            else:  # Freshdesk: without updated_since, only tickets created in the past 30 days
+                cutoff = (self._clock() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                tickets = [t for t in tickets if t["created_at"] >= cutoff]
+            tickets.sort(key=lambda t: (t[order_by], t["id"]), reverse=order_type == "desc")
+            return self._paged([self._listed(t) for t in tickets])
+
+    _SEARCH_TOKEN = re.compile(r"\s*(\(|\)|AND\b|OR\b|(\w+):([<>]?)'?([\w:-]+)'?)")
+
+    def _search_tickets(self) -> Response:
+        query = request.args.get("query", "")
+        if len(query) < 2 or query[0] != '"' or query[-1] != '"':
+            return _validation("query", "Query should be wrapped in double quotes", "invalid_value")
+        if len(query) > 512:
+            return _validation("query", "Query length should not exceed 512 characters", "invalid_value")
+        try:
+            page = int(request.args.get("page", 1))
+        except ValueError:
+            return _validation("page", "It should be a Positive Integer", "datatype_mismatch")
+        if not 1 <= page <= 10:
+            return _validation("page", "It should be a Positive Integer less than or equal to 10")
+        tokens, text = [], query[1:-1]
+        while text.strip():
+            match = self._SEARCH_TOKEN.match(text)
+            if not match:
+                return _validation("query", f"Unsupported query near {text.strip()[:20]!r}", "invalid_value")
+            tokens.append(match.groups()[1:] if match.group(2) else match.group(1))
+            text = text[match.end():]
+        with self._lock:
+            try:
+                hits = [t for t in sorted(self._tickets.values(), key=lambda t: t["updated_at"], reverse=True)
+                        if _evaluate(list(tokens), t)]
+            except ValueError as exc:
+                return _validation("query", str(exc), "invalid_value")
+            return _json({"total": len(hits), "results": [self._listed(t) for t in hits[(page - 1) * 30:page * 30]]})
+
+    def _list_categories(self) -> Response:
+        with self._lock:
+            return _json([copy.deepcopy(c) for _, c in sorted(self._categories.items())])
+
+    def _list_folders(self, category_id: int) -> Response:
+        with self._lock:
+            if category_id not in self._categories:
+                return _not_found()
+            return _json([{k: copy.deepcopy(v) for k, v in f.items() if k != "category_id"}
+                          for _, f in sorted(self._folders.items()) if f["category_id"] == category_id])
+
+    def _list_articles(self, folder_id: int, language: str | None = None) -> Response:
+        language = language or self.primary_language
+        with self._lock:
+            if folder_id not in self._folders:
+                return _not_found()
+            items = [copy.deepcopy(a) for (_, lang), a in sorted(self._articles.items())
+                     if lang == language and a["folder_id"] == folder_id]
+        return self._paged(items)
+
     def _post_note(self, ticket_id: int) -> Response:
         payload = self._payload(NOTE_FIELDS)
         if isinstance(payload, Response):
@@ -498,6 +661,47 @@ class FakeFreshdesk:
         with self._lock:
             contact = self._contacts.get(contact_id)
             return _json(copy.deepcopy(contact)) if contact else _not_found()
+
+
+def _evaluate(tokens: list[Any], ticket: dict[str, Any]) -> bool:
+    """Evaluate the tokens of a filter query (left to right, AND binding tighter than OR) against a ticket."""
+
+    def term() -> bool:
+        token = tokens.pop(0)
+        if token == "(":
+            value = disjunction()
+            if not tokens or tokens.pop(0) != ")":
+                raise ValueError("unbalanced parentheses")
+            return value
+        if not isinstance(token, tuple):
+            raise ValueError(f"unexpected {token!r}")
+        field, op, value = token
+        if field not in ticket:
+            raise ValueError(f"{field} is not a field Freshdesk can filter on")
+        have = ticket[field]
+        if isinstance(have, int):
+            return {"": have == int(value), ">": have >= int(value), "<": have <= int(value)}[op]
+        have = str(have)[:len(value)]  # dates compare at the query's precision
+        return {"": have == value, ">": have >= value, "<": have <= value}[op]
+
+    def conjunction() -> bool:
+        value = term()
+        while tokens and tokens[0] == "AND":
+            tokens.pop(0)
+            value = term() and value
+        return value
+
+    def disjunction() -> bool:
+        value = conjunction()
+        while tokens and tokens[0] == "OR":
+            tokens.pop(0)
+            value = conjunction() or value
+        return value
+
+    result = disjunction()
+    if tokens:
+        raise ValueError(f"unexpected {tokens[0]!r}")
+    return result
 
 
 # ----- webhooks (inbound to us) ------------------------------------------------------------------------------------

@@ -17,11 +17,16 @@ Quirks the fake reproduces on purpose:
 - Errors are `{"type": "error.list", "request_id", "errors": [{"code", "message"}]}`. Every answer carries
   X-RateLimit-Limit/-Remaining/-Reset (epoch seconds, end of the 10-second window, from the REAL clock because the
   client compares it with its own wall clock); a 429 has Remaining 0 and no Retry-After.
+Help Center and search: GET /articles is page-numbered (`page`, `per_page`, `pages.total_pages`), newest first, drafts
+included (`state`), multilingual articles carry `translated_content` per locale. POST /conversations/search takes
+the spec's nested `query` (AND/OR of {field, operator, value}) and `pagination` ({per_page <= 150, starting_after})
+and answers a `conversation.list` whose `pages.next.starting_after` is set while more remain.
 Assumptions (not documented in the 2.16 spec): an unknown acting admin is 404 admin_not_found, an unknown team in an
 assignment is 404 assignee_not_found (the code /tickets uses), a bad `Intercom-Version` is 400 intercom_version_invalid.
 """
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import hmac
@@ -116,6 +121,7 @@ class FakeIntercom:
         self._conversations: dict[str, dict[str, Any]] = {}
         self._parts: dict[str, list[dict[str, Any]]] = {}
         self._tags: dict[str, dict[str, Any]] = {}
+        self._articles: dict[str, dict[str, Any]] = {}
         self._next_id = 4_000_000
         self._window: tuple[int, int] = (0, 0)  # (window start, requests served in it)
         self._faults: list[_Fault] = []
@@ -193,6 +199,49 @@ class FakeIntercom:
             part = self._append(conversation, author_type, str(author_id), body, part_type, created_at, None)
             self._override(part, fields, "part")
             return copy.deepcopy(part)
+
+    def set_state(self, id: str | int, state: str, *, at: int | None = None) -> None:
+        """Close/open/snooze a conversation as a teammate would in the inbox; updated_at moves."""
+        with self._lock:
+            conversation = self._conversations[str(id)]
+            conversation["state"], conversation["open"] = state, state == "open"
+            conversation["updated_at"] = int(at if at is not None else self._clock())
+
+    def add_article(self, id: str | int, title: str, body: str, state: str = "published", *,
+                    translations: dict[str, dict[str, Any]] | None = None, updated_at: int | None = None,
+                    **fields: Any) -> dict[str, Any]:
+        """An article (HTML body); `translations` makes it multilingual: {locale: {title, body, state}}."""
+        now = int(updated_at if updated_at is not None else self._clock())
+        slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+        article = {
+            "type": "article", "id": str(id), "workspace_id": self.app_id, "title": title, "description": "",
+            "body": body, "author_id": int(self.admin_id), "state": state, "created_at": now, "updated_at": now,
+            "url": f"https://help.acme.test/en/articles/{id}-{slug}" if state == "published" else None,
+            "parent_ids": [], "tags": {"type": "tag.list", "tags": []},
+        }
+        if translations:
+            article["default_locale"] = next(iter(translations))
+            article["translated_content"] = {"type": "article_translated_content", **{
+                locale: {"type": "article_content", "title": t.get("title", title), "description": "",
+                         "body": t.get("body", body), "author_id": int(self.admin_id),
+                         "state": t.get("state", "published"), "created_at": now, "updated_at": now,
+                         "url": f"https://help.acme.test/{locale}/articles/{id}-{slug}"}
+                for locale, t in translations.items()}}
+        self._override(article, fields, "article")
+        with self._lock:
+            self._articles[str(id)] = article
+        return copy.deepcopy(article)
+
+    def edit_article(self, id: str | int, **fields: Any) -> None:
+        """Edit the default-locale content (title=, body=, state=); updated_at moves."""
+        with self._lock:
+            article = self._articles[str(id)]
+            self._override(article, fields, "article")
+            article["updated_at"] = int(self._clock())
+
+    def remove_article(self, id: str | int) -> None:
+        with self._lock:
+            self._articles.pop(str(id), None)
 
     def conversation(self, id: str | int) -> dict[str, Any]:
         """The conversation as GET /conversations/{id} returns it (HTML bodies, every part)."""
@@ -314,6 +363,8 @@ class FakeIntercom:
         app.add_url_rule("/conversations/<conversation_id>/parts", "parts", self._manage, methods=["POST"])
         app.add_url_rule("/conversations/<conversation_id>/tags", "tag_conversation", self._tag_conversation,
                          methods=["POST"])
+        app.add_url_rule("/articles", "articles", self._list_articles)
+        app.add_url_rule("/conversations/search", "search", self._search_conversations, methods=["POST"])
         app.add_url_rule("/tags", "list_tags", self._list_tags)
         app.add_url_rule("/tags", "create_tag", self._create_tag, methods=["POST"])
         app.before_request(self._before)
@@ -455,6 +506,81 @@ class FakeIntercom:
                                 self.app_package_code, assigned_to)
             self._record_write(payload)
             return _json(self._view(conversation, [part]))
+
+    def _list_articles(self) -> Response:
+        try:
+            page = int(request.args.get("page", 1))
+            per_page = int(request.args.get("per_page", 25))
+        except ValueError:
+            return _error(400, "parameter_invalid", "page and per_page must be integers")
+        if page < 1 or not 1 <= per_page <= 250:
+            return _error(400, "parameter_invalid", "per_page must be between 1 and 250")
+        with self._lock:
+            items = sorted(self._articles.values(), key=lambda a: (-a["updated_at"], a["id"]))  # newest first
+            shown = copy.deepcopy(items[(page - 1) * per_page:page * per_page])
+        return _json({"type": "list", "pages": {"type": "pages", "page": page, "per_page": per_page,
+                                                "total_pages": max(1, math.ceil(len(items) / per_page))},
+                      "total_count": len(items), "data": shown})
+
+    SEARCH_FIELDS = {"id", "state", "open", "created_at", "updated_at"}
+
+    def _matches(self, conversation: dict[str, Any], query: Any) -> bool | Response:
+        if not isinstance(query, dict):
+            return _error(400, "parameter_invalid", "query must be an object")
+        if query.get("operator") in ("AND", "OR") and isinstance(query.get("value"), list):
+            results = [self._matches(conversation, q) for q in query["value"]]
+            bad = next((r for r in results if isinstance(r, Response)), None)
+            if bad is not None:
+                return bad
+            return all(results) if query["operator"] == "AND" else any(results)
+        field, op, value = query.get("field"), query.get("operator"), query.get("value")
+        if field not in self.SEARCH_FIELDS:
+            return _error(400, "parameter_invalid", f"FakeIntercom cannot search on {field!r}")
+        have = conversation[field]
+        if field in ("created_at", "updated_at"):
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                return _error(400, "parameter_invalid", f"{field} needs a timestamp")
+        tests = {"=": lambda: have == value, "!=": lambda: have != value, ">": lambda: have > value,
+                 "<": lambda: have < value, "IN": lambda: have in value, "NIN": lambda: have not in value}
+        if op not in tests:
+            return _error(400, "parameter_invalid", f"operator {op!r} is not supported")
+        return tests[op]()
+
+    def _search_conversations(self) -> Response:
+        payload = self._payload()
+        if isinstance(payload, Response):
+            return payload
+        if "query" not in payload:
+            return _error(400, "parameter_not_found", "query is required")
+        pagination = payload.get("pagination") or {}
+        per_page = pagination.get("per_page", 20)
+        if not isinstance(per_page, int) or not 1 <= per_page <= 150:
+            return _error(400, "per_page_invalid", "per_page must be between 1 and 150")
+        with self._lock:
+            found = []
+            for conversation in sorted(self._conversations.values(), key=lambda c: int(c["id"])):
+                hit = self._matches(conversation, payload["query"])
+                if isinstance(hit, Response):
+                    return hit
+                if hit:
+                    found.append(conversation)
+            start = 0
+            if pagination.get("starting_after"):
+                try:
+                    start = int(base64.urlsafe_b64decode(pagination["starting_after"]).decode())
+                except (ValueError, TypeError):
+                    return _error(400, "parameter_invalid", "starting_after is not a cursor from this search")
+            shown = [self._view(c, [])  for c in found[start:start + per_page]]
+            for view in shown:
+                view.pop("conversation_parts")  # search results carry no parts
+        pages: dict[str, Any] = {"type": "pages", "page": start // per_page + 1, "per_page": per_page,
+                                 "total_pages": max(1, math.ceil(len(found) / per_page))}
+        if start + per_page < len(found):
+            pages["next"] = {"per_page": per_page,
+                             "starting_after": base64.urlsafe_b64encode(str(start + per_page).encode()).decode()}
+        return _json({"type": "conversation.list", "pages": pages, "total_count": len(found), "conversations": shown})
 
     def _list_tags(self) -> Response:
         with self._lock:

@@ -9,6 +9,16 @@ checks them against the fixtures. Quirks the fake reproduces on purpose, because
   cursor pagination (`meta.has_more`, `links.next`) only starts when `page[size]` is sent. `page[size]` > 100 is a 400.
 - `tags` overwrites the list; `additional_tags`/`remove_tags` edit it. A closed ticket refuses updates (422).
 - Every answer carries `X-Rate-Limit`/`X-Rate-Limit-Remaining`; a 429 carries `Retry-After` in whole seconds.
+
+Help Center (Guide), checked against Zendesk's Help Center OpenAPI in tests/connectors/test_zendesk_helpcenter_openapi.py:
+- Articles are stored per translation (id, locale); /api/v2/help_center/{locale}/articles lists the translations in
+  that locale, /api/v2/help_center/articles those in the default locale. Agents see DRAFTS in these lists
+  (`draft: true`). A locale that is not enabled is a 404.
+- Offset pagination (`page`, `per_page` default 30, `next_page`, `count`) unless `page[size]` (at most 100) asks for
+  cursor pagination (`meta.has_more`, `meta.after_cursor`, `links.next`).
+- The cursor-based incremental ticket export (/api/v2/incremental/tickets/cursor) needs `start_time` or `cursor`,
+  returns tickets ordered by updated_at with `after_cursor`/`end_of_stream`, never the last minute's changes, and
+  refuses a start_time less than a minute old.
 """
 from __future__ import annotations
 
@@ -126,6 +136,9 @@ class FakeZendesk:
         self._users: dict[int, dict[str, Any]] = {}
         self._tickets: dict[int, dict[str, Any]] = {}
         self._comments: dict[int, list[dict[str, Any]]] = {}
+        self._articles: dict[tuple[int, str], dict[str, Any]] = {}  # (article id, locale) -> translation
+        self.help_center_locales = ["en-us"]
+        self.default_locale = "en-us"
         self._next_id = 100_000
         self._served = 0
         self._faults: list[_Fault] = []
@@ -206,6 +219,50 @@ class FakeZendesk:
     def ticket(self, ticket_id: int) -> dict[str, Any]:
         with self._lock:
             return copy.deepcopy(self._tickets[ticket_id])
+
+    def update_ticket(self, ticket_id: int, **fields: Any) -> dict[str, Any]:
+        """Change ticket fields as an agent in Zendesk would (status="solved", ...); updated_at moves."""
+        with self._lock:
+            ticket = self._tickets[ticket_id]
+            self._override(ticket, fields, "ticket")
+            if "status" in fields:
+                ticket["custom_status_id"] = CUSTOM_STATUS_IDS[fields["status"]]
+            if "updated_at" not in fields:
+                ticket["updated_at"] = self._now()
+            return copy.deepcopy(ticket)
+
+    def add_article(self, id: int, title: str, body: str, *, locale: str = "en-us", draft: bool = False,
+                    section_id: int = 360_001, **fields: Any) -> dict[str, Any]:
+        """One article translation (HTML body) in `locale`, which must be among help_center_locales."""
+        if locale not in self.help_center_locales:
+            raise ValueError(f"locale {locale!r} is not enabled: add it to help_center_locales")
+        now = self._now()
+        article = {
+            "id": id, "url": "", "html_url": "", "author_id": self.agent_user_id, "comments_disabled": False,
+            "draft": draft, "promoted": False, "position": 0, "vote_sum": 0, "vote_count": 0,
+            "section_id": section_id, "created_at": now, "updated_at": now, "edited_at": now, "title": title,
+            "source_locale": self.default_locale, "locale": locale, "outdated": False, "outdated_locales": [],
+            "permission_group_id": 1_001, "user_segment_id": None, "user_segment_ids": [], "label_names": [],
+            "content_tag_ids": [], "body": body,
+        }
+        self._override(article, fields, "article")
+        with self._lock:
+            self._articles[(id, locale)] = article
+        return copy.deepcopy(article)
+
+    def edit_article(self, id: int, locale: str = "en-us", **fields: Any) -> dict[str, Any]:
+        """Edit a translation (title=, body=, draft=...); updated_at and edited_at move."""
+        with self._lock:
+            article = self._articles[(id, locale)]
+            self._override(article, fields, "article")
+            article["updated_at"] = article["edited_at"] = self._now()
+            return copy.deepcopy(article)
+
+    def remove_article(self, id: int, locale: str | None = None) -> None:
+        """Archive an article (every translation) or delete one translation."""
+        with self._lock:
+            for key in [k for k in self._articles if k[0] == id and locale in (None, k[1])]:
+                del self._articles[key]
 
     def fail_next(self, status: int, times: int = 1, retry_after: int | None = None,
                   path_contains: str | None = None, body: dict[str, Any] | None = None) -> None:
@@ -309,6 +366,10 @@ class FakeZendesk:
         route("/api/v2/users/me", self._get_me)
         route("/api/v2/users/show_many", self._show_many)
         route("/api/v2/users/<int:user_id>", self._get_user)
+        route("/api/v2/help_center/locales", self._hc_locales)
+        route("/api/v2/help_center/articles", self._hc_articles)
+        route("/api/v2/help_center/<locale>/articles", self._hc_articles)
+        route("/api/v2/incremental/tickets/cursor", self._incremental_tickets)
         app.before_request(self._before)
         app.after_request(self._after)
         app.register_error_handler(404, lambda e: _error(404, error="InvalidEndpoint"))
@@ -498,6 +559,93 @@ class FakeZendesk:
             # Unknown ids are silently left out, as Zendesk does.
             users = [self._user_json(self._users[i]) for i in ids if i in self._users]
         return _json({"users": users, "next_page": None, "previous_page": None, "count": len(users)})
+
+
+    # ----- Help Center ---------------------------------------------------------------------------------------------
+
+    def _hc_locales(self) -> Response:
+        return _json({"locales": list(self.help_center_locales), "default_locale": self.default_locale})
+
+    def _article_json(self, article: dict[str, Any]) -> dict[str, Any]:
+        base, locale, id_ = request.host_url, article["locale"], article["id"]
+        slug = re.sub(r"[^a-z0-9]+", "-", article["title"].lower()).strip("-")
+        return {**copy.deepcopy(article), "url": f"{base}api/v2/help_center/{locale}/articles/{id_}.json",
+                "html_url": f"{base}hc/{locale}/articles/{id_}-{slug}"}
+
+    def _hc_articles(self, locale: str | None = None) -> Response:
+        locale = (locale or self.default_locale).lower()
+        if locale not in self.help_center_locales:
+            return _error(404, "Locale not enabled", error="RecordNotFound")
+        args = request.args
+        with self._lock:
+            items = [self._article_json(a) for (_, loc), a in sorted(self._articles.items()) if loc == locale]
+        if "page[size]" not in args and "page[after]" not in args:
+            try:
+                number = max(int(args.get("page", 1)), 1)
+                per_page = min(max(int(args.get("per_page", 30)), 1), MAX_PAGE_SIZE)
+            except ValueError:
+                return _error(400, "Invalid page or per_page", error="InvalidPaginationParameter")
+            start = (number - 1) * per_page
+            nxt = f"{request.base_url}?{urlencode({'page': number + 1, 'per_page': per_page})}"
+            return _json({"articles": items[start:start + per_page], "page": number, "per_page": per_page,
+                          "page_count": max(1, -(-len(items) // per_page)), "count": len(items),
+                          "next_page": nxt if start + per_page < len(items) else None,
+                          "previous_page": None, "sort_by": "position", "sort_order": "asc"})
+        try:
+            size = int(args.get("page[size]", 30))
+            after = _decode_cursor(args["page[after]"]) if "page[after]" in args else None
+        except (ValueError, KeyError, TypeError):
+            return _error(400, "Invalid page[size] or cursor", error="InvalidPaginationParameter")
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            return _error(400, f"page[size] must be between 1 and {MAX_PAGE_SIZE}", error="InvalidPaginationParameter")
+        rest = [a for a in items if after is None or a["id"] > after]
+        page, has_more = rest[:size], len(rest) > size
+        after_cursor = _encode_cursor(page[-1]["id"]) if page else None
+        before_cursor = _encode_cursor(page[0]["id"]) if page else None
+        nxt = f"{request.base_url}?{urlencode({'page[size]': size, 'page[after]': after_cursor}, safe='[]')}"
+        return _json({"articles": page,
+                      "meta": {"has_more": has_more, "after_cursor": after_cursor, "before_cursor": before_cursor},
+                      "links": {"next": nxt if has_more else None, "prev": None}})
+
+    # ----- incremental export --------------------------------------------------------------------------------------
+
+    def _incremental_tickets(self) -> Response:
+        args = request.args
+        now = self._clock().timestamp()
+        try:
+            per_page = min(max(int(args.get("per_page", 1000)), 1), 1000)
+            if "cursor" in args:
+                mark = json.loads(base64.urlsafe_b64decode(args["cursor"] + "=" * (-len(args["cursor"]) % 4)))
+                after: tuple[float, int] = (float(mark["t"]), int(mark["i"]))
+            elif "start_time" in args:
+                start = int(args["start_time"])
+                if start > now - 60:
+                    return _error(400, "Too recent start_time. Use a start_time older than 1 minute",
+                                  error="InvalidValue")
+                after = (start - 0.5, -1)
+            else:
+                return _error(400, "start_time or cursor is required", error="InvalidPaginationParameter")
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+            return _error(400, "Invalid start_time or cursor", error="InvalidPaginationParameter")
+
+        def stamp(ticket: dict[str, Any]) -> float:
+            return datetime.fromisoformat(ticket["updated_at"].replace("Z", "+00:00")).timestamp()
+
+        with self._lock:
+            # Changes of the last minute are left for the next poll, as Zendesk does.
+            ready = sorted(((stamp(t), t["id"], t) for t in self._tickets.values() if stamp(t) <= now - 60),
+                           key=lambda row: row[:2])
+            rest = [row for row in ready if row[:2] > after]
+            page = [self._ticket_json(t) for _, _, t in rest[:per_page]]
+        last = rest[:per_page][-1][:2] if page else after
+
+        def cursor(mark: tuple[float, int]) -> str:
+            return base64.urlsafe_b64encode(json.dumps({"t": mark[0], "i": mark[1]}).encode()).decode().rstrip("=")
+
+        after_cursor = cursor(last)
+        return _json({"tickets": page, "after_cursor": after_cursor,
+                      "after_url": f"{request.base_url}?cursor={after_cursor}", "before_cursor": None,
+                      "before_url": None, "end_of_stream": len(rest) <= per_page})
 
 
 # ----- webhooks (inbound to us) ------------------------------------------------------------------------------------
