@@ -1,9 +1,9 @@
-"""Admin commands: `flask --app webhooks <command>`. Each reads config.yaml itself, so check-config works
+"""Admin commands for config, knowledge and the inbox: `flask --app webhooks <command>` (see also
+admin_cli.py and setup_cli.py). Each reads config.yaml itself, so check-config works
 even when the app could not load it."""
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -14,7 +14,6 @@ from settings import Config, ConfigError, load_config, missing_secrets
 
 knowledge_cli = AppGroup("knowledge", help="Ingest documents into the knowledge store and search it.")
 inbox_cli = AppGroup("inbox", help="Look at accepted webhook events and re-enqueue stalled ones.")
-audit_cli = AppGroup("audit", help="What happened on a ticket, step by step.")
 
 
 def _config_or_exit() -> Config:
@@ -175,24 +174,6 @@ def inbox_sweep() -> None:
     click.echo(f"re-enqueued {worker.sweep_inbox()} stalled event(s)")
 
 
-@audit_cli.command("show")
-@click.argument("account")
-@click.argument("ticket")
-def audit_show(account: str, ticket: str) -> None:
-    """Print every recorded step for one ticket."""
-    from state import State
-
-    config = _config_or_exit()
-    steps = list(State(config.database_url).audit_trail(account, ticket))
-    if not steps:
-        click.echo(f"nothing recorded for {account} ticket {ticket}")
-    for step in steps:
-        at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(step.pop("at")))
-        name, inbox_id = step.pop("step"), step.pop("inbox_id")
-        details = ", ".join(f"{k}={v}" for k, v in step.items())
-        click.echo(f"{at}Z  #{inbox_id}  {name:16} {details}")
-
-
 def register(app: Flask) -> None:
-    for command in (check_config, knowledge_cli, inbox_cli, audit_cli):
+    for command in (check_config, knowledge_cli, inbox_cli):
         app.cli.add_command(command)

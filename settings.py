@@ -100,7 +100,7 @@ class KnowledgeSettings:
     min_score: float
     sources: tuple[KnowledgeSource, ...] = ()
     sync_interval_minutes: int = 0  # 0: sync only when an admin runs `knowledge sync`
-    hybrid: bool = True  # combine keyword and vector scores (see benchmarks/retrieval.py)
+    hybrid: bool = False  # add a small BM25 term to the ranking; neutral on StackFAQ (benchmarks/retrieval.py)
 
 
 @dataclass(frozen=True)
@@ -292,7 +292,7 @@ class KnowledgeSchema(_Strict):
     min_score = fields.Float(load_default=0.3, validate=validate.Range(min=-1, max=1))
     sources = fields.List(fields.Nested(KnowledgeSourceSchema), load_default=list)
     sync_interval_minutes = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10080))
-    hybrid = fields.Boolean(load_default=True)
+    hybrid = fields.Boolean(load_default=False)
 
 
 class QueueSchema(_Strict):

@@ -128,8 +128,9 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
             if click.get_current_context(silent=True) is None:
                 raise  # serving: refuse to start
             # An admin command (check-config among them) must still run to report what is wrong.
-            app.extensions["deskdraft.config_error"] = str(exc)
-            app.before_request(lambda: _reply(503, error=str(exc)))
+            message = str(exc)
+            app.extensions["deskdraft.config_error"] = message
+            app.before_request(lambda: _reply(503, error=message))
             return app
     app.config["MAX_CONTENT_LENGTH"] = config.webhooks.max_body_bytes
     app.extensions["deskdraft.config"] = config

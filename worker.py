@@ -49,6 +49,17 @@ def broker_settings(config: Config) -> dict[str, Any]:
                                          "store_processed": False, "polling_interval": 0.1}}
 
 
+def beat_schedule(config: Config) -> dict[str, dict[str, Any]]:
+    """Periodic jobs: the inbox sweep, the review of drafts agents answered, and (if set) knowledge syncs."""
+    schedule = {"sweep-inbox": {"task": "worker.sweep_inbox", "schedule": config.queue.sweep_interval_seconds},
+                "review-drafts": {"task": "worker.review_drafts",
+                                  "schedule": config.autonomy.review_interval_seconds}}
+    if config.knowledge.sync_interval_minutes and config.knowledge.sources:
+        schedule["sync-knowledge"] = {"task": "worker.sync_knowledge",
+                                      "schedule": config.knowledge.sync_interval_minutes * 60}
+    return schedule
+
+
 def configure(config: Config) -> Celery:
     """Point the Celery app at this config (web process: to publish; worker: to consume)."""
     global _config, _deps, _live
@@ -66,10 +77,7 @@ def configure(config: Config) -> Celery:
         task_serializer="json", accept_content=["json"],
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        beat_schedule={"sweep-inbox": {"task": "worker.sweep_inbox",
-                                       "schedule": config.queue.sweep_interval_seconds},
-                       "review-drafts": {"task": "worker.review_drafts",
-                                         "schedule": config.autonomy.review_interval_seconds}},
+        beat_schedule=beat_schedule(config),
         beat_schedule_filename=str(Path(config.data_dir).resolve() / "celerybeat-schedule"),
     )
     return celery_app
@@ -217,3 +225,15 @@ def review_drafts() -> int:
             recorded += review.observe(ticket, d.state,
                                        lambda step, **detail: d.state.log(account, ticket_id, step, None, **detail))
     return recorded
+
+
+@celery_app.task(name="worker.sync_knowledge")
+def sync_knowledge() -> list[str]:
+    """Sync every configured knowledge source; runs here because the worker holds the embedded store."""
+    from knowledge.sync import summary, sync_all
+
+    d = deps()
+    reports = [summary(r) for r in sync_all(d.retrieve.store(), d.config.knowledge.sources, d.connectors)]
+    for line in reports:
+        log.info("knowledge sync: %s", line)
+    return reports

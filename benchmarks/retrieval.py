@@ -10,7 +10,7 @@ Latency: a store is filled with N chunks whose vectors are random unit vectors (
 would take over an hour on 2 cores) and whose texts are random words; retrieve() is then timed with real MiniLM
 query embeddings, the embedding timed apart. The BM25 index build (once per store change) is reported apart.
 
-Runs in about 4-5 minutes on 2 cores: ~75 s embedding StackFAQ, ~2 min filling the 100k store.
+Runs in about 6 minutes on 2 cores: ~1.5 min for StackFAQ (embedding), ~4 min filling the 100k-chunk store.
 Usage: .venv/bin/python benchmarks/retrieval.py [--sizes 10000 100000] [--queries 200] [--threads T]
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from knowledge.chunking import chunk_document, text_document  # noqa: E402
 from knowledge.lexical import reciprocal_rank_fusion  # noqa: E402
-from knowledge.retrieve import chroma_where, filters, retrieve  # noqa: E402
+from knowledge.retrieve import retrieve  # noqa: E402
 from knowledge.store import open_store  # noqa: E402
 
 DATASET = Path(os.environ.get("DESKDRAFT_DATASETS", "/work/shared/datasets"))

@@ -114,6 +114,7 @@ def main() -> None:
           f"cores: {os.cpu_count()}")
 
     # --- embedding ---------------------------------------------------------------------------------
+    load_before = os.getloadavg()[0]
     production = build_embedding("minilm-int8")  # what the pipeline uses (onnxruntime picks its threads)
     production(["warm up"])
     x_train, t_embed = timed(lambda: np.asarray(production(train_texts), dtype=np.float32))
@@ -137,6 +138,9 @@ def main() -> None:
     fast = len(train_texts) / len(test_texts) * t_embed_test
     print(f"total: {t_embed + t_fit:.1f} s with the production embedding setting, "
           f"about {fast + t_fit:.0f} s with 1 onnxruntime thread x 2 workers")
+    # Timings on a shared machine move with whatever else runs; the load says how far to trust them.
+    print(f"load average (1 min) before / after the timings: {load_before:.1f} / {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores")
 
     # --- full-data accuracy and the coverage curve -------------------------------------------------
     probabilities = router.proba_of_vectors(x_test)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from connectors.http import send
 from connectors.zendesk import ZendeskConnector
 
 WEBHOOK_NAME = "deskdraft"

@@ -6,14 +6,15 @@ from drafting.prompts import fence, render
 
 
 def test_render_fills_every_placeholder_and_refuses_gaps():
-    text = render("system", assistant_name="Ada")
-    assert "You are Ada" in text and "{{" not in text
+    text = render("system", assistant_name="Ada", brand="Acme", voice="Plain.")
+    assert "You are Ada, the AI assistant of Acme" in text and "{{" not in text
     with pytest.raises(KeyError):
         render("draft", subject="x")
 
 
 def test_placeholders_typed_by_customers_are_not_expanded():
-    text = render("draft", subject="{{passages}}", conversation="hi {{subject}}", passages="P")
+    text = render("draft", subject="{{passages}}", conversation="hi {{subject}}", passages="P", language="en",
+                  tone="calm")
     assert 'subject="{{passages}}"' in text and "hi {{subject}}" in text
 
 
@@ -46,3 +47,11 @@ def test_passages_are_labelled_in_order():
     text = passages_text([P("A"), P("B")])
     assert text.index('id="P1" title="A"') < text.index('id="P2" title="B"')
     assert passages_text([]) == "(no passage matched this question)"
+
+
+def test_personal_data_is_redacted_before_the_model_sees_it():
+    ticket = Ticket("zendesk", "1", "Card", "open", "c", "u", (
+        _comment("1", "customer", "My card 4111 1111 1111 1111 was charged, mail me at casey@example.com"),))
+    text = conversation_text(ticket)
+    assert "4111" not in text and "casey@example.com" not in text
+    assert "[CARD]" in text and "[EMAIL]" in text

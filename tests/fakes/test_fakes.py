@@ -170,7 +170,7 @@ def test_page_size_over_100_is_rejected(zd_http):
 @pytest.mark.parametrize("auth", [
     None,
     (f"{EMAIL}/token", "wrong"),
-    (f"someone@acme.test/token", TOKEN),
+    ("someone@acme.test/token", TOKEN),
     (EMAIL, TOKEN),  # password-style basic auth with the token as password: not the token scheme
 ])
 def test_bad_credentials_get_401(zd, auth):
