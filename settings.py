@@ -351,7 +351,7 @@ class DefaultPolicySchema(_Strict):
 
 
 class RoutingSchema(_Strict):
-    min_probability = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
+    min_probability = fields.Float(load_default=0.7, validate=validate.Range(min=0, max=1))
     frustration = fields.String(load_default="soften", validate=validate.OneOf(["soften", "escalate"]))
     escalation_tags = fields.List(fields.String(validate=validate.Regexp(r"^[a-z0-9_-]{1,80}$")),
                                   load_default=lambda: ["deskdraft_handoff"])

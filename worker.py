@@ -17,6 +17,7 @@ import anthropic
 from celery import Celery
 
 import pipeline
+import queue_transport
 from connectors import PermanentHelpdeskError, TransientHelpdeskError, build_connectors
 from drafting.claude import RETRYABLE as MODEL_RETRYABLE
 from drafting.claude import Drafter
@@ -36,13 +37,14 @@ _deps_lock = threading.Lock()
 
 
 def broker_settings(config: Config) -> dict[str, Any]:
-    """Redis/RabbitMQ when configured; otherwise kombu's filesystem transport under data_dir (one host)."""
+    """Redis/RabbitMQ when configured; otherwise kombu's filesystem transport (made atomic, see
+    queue_transport.py) under data_dir: one host, no server to install."""
     if config.queue.broker_url:
         return {"broker_url": config.queue.broker_url}
     folder = Path(config.data_dir).resolve() / "broker"
     for sub in ("queue", "processed"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    return {"broker_url": "filesystem://",
+    return {"broker_url": f"{queue_transport.SCHEME}://",
             "broker_transport_options": {"data_folder_in": str(folder / "queue"),
                                          "data_folder_out": str(folder / "queue"),
                                          "processed_folder": str(folder / "processed"),
