@@ -8,7 +8,6 @@ import csv
 import json
 import random
 import shutil
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,19 +16,12 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from settings import Config, ConfigError, load_config
+from cli import config_or_exit as _config
+from settings import Config
 
 review_cli = AppGroup("review", help="Pick AI-handled conversations for the weekly human review.")
 router_cli = AppGroup("router", help="Train and inspect the local intent router.")
 audit_cli = AppGroup("audit", help="What happened on a ticket, step by step.")
-
-
-def _config() -> Config:
-    try:
-        return load_config()
-    except ConfigError as exc:
-        click.echo(f"deskdraft: {exc}", err=True)
-        sys.exit(2)
 
 
 def _state(config: Config):

@@ -16,7 +16,7 @@ knowledge_cli = AppGroup("knowledge", help="Ingest documents into the knowledge 
 inbox_cli = AppGroup("inbox", help="Look at accepted webhook events and re-enqueue stalled ones.")
 
 
-def _config_or_exit() -> Config:
+def config_or_exit() -> Config:
     try:
         return load_config()
     except ConfigError as exc:
@@ -27,7 +27,7 @@ def _config_or_exit() -> Config:
 @click.command("check-config")
 def check_config() -> None:
     """Validate config.yaml (or $DESKDRAFT_CONFIG) and name every bad field."""
-    config = _config_or_exit()
+    config = config_or_exit()
     click.echo(f"{config.source}: OK")
     for account in config.helpdesks.values():
         click.echo(f"  helpdesk {account.name}: {account.type} at {account.base_url} (webhook: /webhooks/{account.name})")
@@ -59,7 +59,7 @@ def ingest(folder: Path, kind: str, base_url: str | None) -> None:
     """Ingest a folder of Markdown, HTML and text files; unchanged files cost nothing on a re-run."""
     from knowledge.ingest import ingest_folder
 
-    config = _config_or_exit()
+    config = config_or_exit()
     store = _open_store(config)
     try:
         with click.progressbar(length=1, label=f"Ingesting {folder}", show_pos=True) as bar:
@@ -84,7 +84,7 @@ def sync(source_name: str | None, full: bool) -> None:
     from connectors import build_connectors
     from knowledge.sync import summary, sync_all
 
-    config = _config_or_exit()
+    config = config_or_exit()
     sources = [s for s in config.knowledge.sources if source_name in (None, s.name)]
     if not sources:
         names = ", ".join(s.name for s in config.knowledge.sources) or "none configured (knowledge.sources)"
@@ -123,7 +123,7 @@ def search(question: str, top_k: int | None, locale: str | None, kinds: tuple[st
     """Show the passages a draft for QUESTION would be grounded on, with scores."""
     from knowledge.retrieve import retrieve
 
-    config = _config_or_exit()
+    config = config_or_exit()
     scope = None
     if account is not None:
         if account not in config.helpdesks:
@@ -154,7 +154,7 @@ def inbox_status(limit: int) -> None:
     """Counts by status, and the latest events that are pending or failed."""
     from state import State
 
-    config = _config_or_exit()
+    config = config_or_exit()
     events = State(config.database_url).events()
     counts: dict[str, int] = {}
     for event in events:
@@ -170,7 +170,7 @@ def inbox_sweep() -> None:
     """Re-enqueue stalled events now instead of waiting for the worker's periodic sweep."""
     import worker
 
-    worker.configure(_config_or_exit())
+    worker.configure(config_or_exit())
     click.echo(f"re-enqueued {worker.sweep_inbox()} stalled event(s)")
 
 

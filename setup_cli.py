@@ -40,11 +40,11 @@ def _manual_steps(account: HelpdeskAccount, endpoint: str) -> str:
 @click.option("--show-secret", is_flag=True, help="Print Zendesk's webhook signing secret to export.")
 def register_command(public_url: str, only: str | None, show_secret: bool) -> None:
     """Create or update Zendesk's webhook and trigger; print the steps for Intercom and Freshdesk."""
-    from cli import _config_or_exit
+    from cli import config_or_exit
     from connectors import build_connectors
     from connectors.zendesk_setup import register, signing_secret
 
-    config = _config_or_exit()
+    config = config_or_exit()
     accounts = [a for a in config.helpdesks.values() if only in (None, a.name)]
     if not accounts:
         raise click.ClickException(f"no helpdesk account named {only!r}")

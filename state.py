@@ -160,8 +160,10 @@ class State:
         return _event(row) if row else None
 
     def start_attempt(self, inbox_id: int) -> None:
+        """Count an attempt and restart the sweep's clock: a job being worked on is not stalled."""
         with self.engine.begin() as conn:
-            conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(attempts=inbox.c.attempts + 1))
+            conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(attempts=inbox.c.attempts + 1,
+                                                                            enqueued_at=self._now()))
 
     def finish_event(self, inbox_id: int, outcome: str, error: str | None = None, failed: bool = False) -> None:
         with self.engine.begin() as conn:

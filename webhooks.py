@@ -142,4 +142,8 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
     app.extensions["deskdraft.services"] = services
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _json_errors)
+    if click.get_current_context(silent=True) is None:
+        with app.app_context():  # serving: open the database and the broker now, not in the first request
+            _service("state")
+            _service("enqueue")
     return app

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
-from connectors.http import PermanentHelpdeskError, send
+from connectors.http import PermanentHelpdeskError, make_client, send
 from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -151,10 +151,7 @@ class FreshdeskConnector:
         with self._lock:
             if self._http is None:
                 hooks = {"request": [lambda request: self._budget.acquire()]} if self._budget else {}
-                self._http = httpx.Client(
-                    base_url=self._settings.base_url, timeout=self._settings.timeout_seconds,
-                    auth=(self._settings.api_token, "X"), event_hooks=hooks,
-                    headers={"User-Agent": "deskdraft/0.1", "Accept": "application/json"})
+                self._http = make_client(self._settings, auth=(self._settings.api_token, "X"), event_hooks=hooks)
             return self._http
 
     def close(self) -> None:

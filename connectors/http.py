@@ -38,6 +38,12 @@ class PermanentHelpdeskError(HelpdeskError):
     """Retrying will not help (401, 403, 404, 422, ...): recorded with the helpdesk's own words."""
 
 
+def make_client(account: Any, **kwargs: Any) -> httpx.Client:
+    """An account's HTTP client: base URL, timeout and our identifying headers; auth and hooks per vendor."""
+    headers = {"User-Agent": "deskdraft/0.1", "Accept": "application/json", **kwargs.pop("headers", {})}
+    return httpx.Client(base_url=account.base_url, timeout=account.timeout_seconds, headers=headers, **kwargs)
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
     """Retry-After as seconds (both forms), or Intercom's X-RateLimit-Reset epoch."""
     value = response.headers.get("Retry-After")

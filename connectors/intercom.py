@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping, Sequence
 import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
-from connectors.http import PermanentHelpdeskError, send
+from connectors.http import PermanentHelpdeskError, make_client, send
 from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -154,11 +154,9 @@ class IntercomConnector:
     def http(self) -> httpx.Client:
         # Created on first use: the webhook process verifies and parses without ever calling out.
         if self._http is None:
-            self._http = httpx.Client(
-                base_url=self._settings.base_url, timeout=self._settings.timeout_seconds,
-                headers={"Authorization": f"Bearer {self._settings.api_token}", "Accept": "application/json",
-                         "Intercom-Version": self._settings.api_version or DEFAULT_API_VERSION,
-                         "User-Agent": "deskdraft/0.1"})
+            self._http = make_client(self._settings, headers={
+                "Authorization": f"Bearer {self._settings.api_token}",
+                "Intercom-Version": self._settings.api_version or DEFAULT_API_VERSION})
         return self._http
 
     def close(self) -> None:

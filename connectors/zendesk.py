@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
-from connectors.http import PermanentHelpdeskError, send
+from connectors.http import PermanentHelpdeskError, make_client, send
 from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -64,10 +64,7 @@ class ZendeskConnector:
     def http(self) -> httpx.Client:
         # Created on first use: the webhook process verifies and parses without ever calling out.
         if self._http is None:
-            self._http = httpx.Client(
-                base_url=self._settings.base_url, timeout=self._settings.timeout_seconds,
-                auth=(f"{self._settings.email}/token", self._settings.api_token),
-                headers={"User-Agent": "deskdraft/0.1", "Accept": "application/json"})
+            self._http = make_client(self._settings, auth=(f"{self._settings.email}/token", self._settings.api_token))
         return self._http
 
     def close(self) -> None:

@@ -83,3 +83,12 @@ def test_audit_trail_keeps_order_and_details(state):
     state.log("zendesk", "8", "posted", 2)
     trail = list(state.audit_trail("zendesk", "7"))
     assert [(s["step"], s.get("comment_id")) for s in trail] == [("event_received", None), ("posted", "55")]
+
+
+def test_an_event_being_worked_on_is_not_swept(state, clock):
+    event = state.record_event("zendesk", "a", "1", "k")
+    clock.now += 10
+    state.start_attempt(event)  # a worker picked it up just now
+    assert state.stalled_events(older_than_seconds=5) == []
+    clock.now += 6
+    assert [e.id for e in state.stalled_events(older_than_seconds=5)] == [event]
