@@ -125,6 +125,7 @@ def test_model_overload_ends_in_a_note_saying_no_draft(stack):
         stack.claude.clear()
     assert note.public is False
     assert "No draft could be made" in note.body and "Overloaded" in note.body
+    wait_for(stack.inbox_settled, what="the inbox to settle")  # the note is posted just before the event closes
     [event] = [e for e in stack.state.events() if e.ticket_id == "106"]
     assert event.status == "failed" and event.attempts == 3
 
