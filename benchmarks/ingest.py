@@ -27,7 +27,7 @@ from knowledge.embeddings import _tokenizer_file  # noqa: E402
 from knowledge.ingest import ingest_folder  # noqa: E402
 from knowledge.store import open_store  # noqa: E402
 
-DATASET = Path(os.environ.get("DESKDRAFT_DATASETS", "/work/shared/datasets"))
+DATASET = Path(os.environ.get("DESKDRAFT_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
 BITEXT = DATASET / "bitext-customer-support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
 SECTIONS = 5  # questions per article
 

@@ -32,7 +32,7 @@ from knowledge.lexical import reciprocal_rank_fusion  # noqa: E402
 from knowledge.retrieve import retrieve  # noqa: E402
 from knowledge.store import open_store  # noqa: E402
 
-DATASET = Path(os.environ.get("DESKDRAFT_DATASETS", "/work/shared/datasets"))
+DATASET = Path(os.environ.get("DESKDRAFT_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
 STACKFAQ = DATASET / "stackfaq" / "stackExchange-FAQ.json"
 DEPTH = 20  # chunks retrieved per query; documents are ranked by their best chunk
 

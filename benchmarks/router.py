@@ -28,7 +28,7 @@ from drafting.routing import RISKY_FLOOR, IntentSpec, decide_intent, route  # no
 from drafting.safety import SafetyNet  # noqa: E402
 from knowledge.embeddings import build_embedding  # noqa: E402
 
-DATASETS = Path(os.environ.get("DESKDRAFT_DATASETS", "/work/shared/datasets"))
+DATASETS = Path(os.environ.get("DESKDRAFT_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
 DATASET = DATASETS / "banking77"
 THRESHOLDS = (0.0, 0.3, 0.5, 0.7, 0.9)
 SEEDS = (0, 1, 2)

@@ -8,26 +8,22 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import anthropic
 import httpx
 import pytest
+
+from tests.conftest import FIXTURES
 
 from tests.fakes import FakeClaude, FakeZendesk, serve, sign_zendesk, zendesk_event
 
 EMAIL, TOKEN = "bot@acme.test", "tok"
 CUSTOMER, AGENT, TICKET = 20_001, 30_001, 7
 
-# go-zendesk's mock API bodies: copied into tests/fixtures by whoever vendors them, else read from the shared drop.
-_FIXTURE_DIRS = [Path(__file__).parents[1] / "fixtures" / "zendesk" / "go-zendesk",
-                 Path("/work/shared/fixtures/zendesk/go-zendesk")]
-GO_ZENDESK = next((d for d in _FIXTURE_DIRS if d.is_dir()), None)
+GO_ZENDESK = FIXTURES / "zendesk" / "go-zendesk"  # go-zendesk's mock API bodies, in ../shared/fixtures
 
 
 def go_zendesk(name: str) -> dict:
-    if GO_ZENDESK is None:
-        pytest.skip(f"go-zendesk fixtures not found in {[str(d) for d in _FIXTURE_DIRS]}")
     return json.loads((GO_ZENDESK / name).read_text(encoding="utf-8"))
 
 
