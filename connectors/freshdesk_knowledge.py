@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from connectors.http import send
-from knowledge.chunking import Document, Skipped, Unchanged, html_document, past_ticket_document
+from knowledge.chunking import Document, Skipped, Unchanged, html_document, past_ticket_documents
 
 PER_PAGE = 100
 PUBLISHED = 2
@@ -63,13 +63,4 @@ def past_tickets(connector: Any, *, since: datetime, max_items: int,
             picked.append((str(raw["id"]), raw.get("updated_at") or ""))
             if len(picked) >= max_items:
                 break
-    for ticket_id, updated_at in picked:
-        source_id = f"{connector.account}:ticket:{ticket_id}"
-        if updated_at and known.get(source_id) == updated_at:
-            yield Unchanged(source_id)
-            continue
-        ticket = connector.fetch_ticket(ticket_id)
-        if ticket is None:
-            yield Skipped(source_id, "deleted after it was listed")
-            continue
-        yield past_ticket_document(ticket, source_id=source_id, updated_at=updated_at)
+    yield from past_ticket_documents(connector, picked, known, "ticket")

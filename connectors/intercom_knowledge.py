@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from connectors.http import send
-from knowledge.chunking import Document, Skipped, Unchanged, html_document, past_ticket_document
+from knowledge.chunking import Document, Skipped, Unchanged, html_document, past_ticket_documents
 
 ARTICLES_PER_PAGE = 50
 SEARCH_PER_PAGE = 150  # the maximum
@@ -78,13 +78,4 @@ def past_tickets(connector: Any, *, since: datetime, max_items: int,
             break
         pagination = {"per_page": SEARCH_PER_PAGE, "starting_after": cursor}
     recent = sorted(latest.items(), key=lambda item: (item[1], item[0]), reverse=True)[:max_items]
-    for conversation_id, updated_at in recent:
-        source_id = f"{connector.account}:conversation:{conversation_id}"
-        if updated_at and known.get(source_id) == updated_at:
-            yield Unchanged(source_id)
-            continue
-        ticket = connector.fetch_ticket(conversation_id)
-        if ticket is None:
-            yield Skipped(source_id, "deleted after it was listed")
-            continue
-        yield past_ticket_document(ticket, source_id=source_id, updated_at=updated_at)
+    yield from past_ticket_documents(connector, recent, known, "conversation")

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.http import send
-from knowledge.chunking import Document, Skipped, Unchanged, html_document, past_ticket_document
+from knowledge.chunking import Document, Skipped, Unchanged, html_document, past_ticket_documents
 
 PAGE_SIZE = 100  # Help Center cursor pagination allows 100
 SOLVED = {"solved", "closed"}
@@ -66,13 +66,4 @@ def past_tickets(connector: Any, *, since: datetime, max_items: int,
             break
         params = {"cursor": page["after_cursor"]}
     recent = sorted(latest.items(), key=lambda item: (item[1], item[0]), reverse=True)[:max_items]
-    for ticket_id, updated_at in recent:
-        source_id = f"{connector.account}:ticket:{ticket_id}"
-        if updated_at and known.get(source_id) == updated_at:
-            yield Unchanged(source_id)
-            continue
-        ticket = connector.fetch_ticket(ticket_id)
-        if ticket is None:
-            yield Skipped(source_id, "deleted after it was listed")
-            continue
-        yield past_ticket_document(ticket, source_id=source_id, updated_at=updated_at)
+    yield from past_ticket_documents(connector, recent, known, "ticket")

@@ -345,3 +345,17 @@ def past_ticket_document(ticket: Any, *, source_id: str, updated_at: str) -> Doc
     text = f"Customer: {question.body.strip()}\n\nAgent: {answer.body.strip()}"
     return text_document(source_id=source_id, title=ticket.subject or f"Ticket {ticket.id}", url=ticket.url,
                          kind="past_ticket", locale=ticket.locale or "", updated_at=updated_at, text=text)
+
+
+def past_ticket_documents(connector: Any, listed: Any, known: Any, kind: str = "ticket") -> Any:
+    """Documents for solved tickets a connector listed as (id, updated_at): unchanged ones are not re-read."""
+    for ticket_id, updated_at in listed:
+        source_id = f"{connector.account}:{kind}:{ticket_id}"
+        if updated_at and known.get(source_id) == updated_at:
+            yield Unchanged(source_id)
+            continue
+        ticket = connector.fetch_ticket(ticket_id)
+        if ticket is None:
+            yield Skipped(source_id, "deleted after it was listed")
+            continue
+        yield past_ticket_document(ticket, source_id=source_id, updated_at=updated_at)
