@@ -1,11 +1,16 @@
 """The inbox and the post claims: what makes "nothing lost" and "never twice" hold."""
 from __future__ import annotations
 
+import os
+import socket
 import threading
+import uuid
 
 import pytest
 
 from state import State
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 class Clock:
@@ -21,9 +26,43 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def state(tmp_path, clock) -> State:
-    return State(f"sqlite:///{tmp_path / 'nested' / 'state.db'}", clock=clock)
+def postgres_url() -> str:
+    """A throwaway database on the local PostgreSQL (trust auth), as `state.url` would name one."""
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError:
+        if os.environ.get("DESKDRAFT_REQUIRE_POSTGRES"):
+            raise
+        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+    from sqlalchemy import create_engine, text
+
+    name = f"deskdraft_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state(request, tmp_path, clock):
+    if request.param == "sqlite":
+        yield State(f"sqlite:///{tmp_path / 'nested' / 'state.db'}", clock=clock)
+        return
+    url = postgres_url()
+    store = State(url, clock=clock)
+    yield store
+    store.dispose()
+    drop_database(url)
 
 
 def test_inbox_dedupes_on_account_and_event_id(state):
