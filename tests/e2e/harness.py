@@ -81,7 +81,8 @@ class Stack:
         self.claude.default = good_draft
         zd, cl = serve(self.desk.fake.app), serve(self.claude.app)
         self.servers += [zd, cl]
-        queue = {"name": f"e2e-{os.getpid()}-{id(self)}"}
+        self.queue_name = f"e2e-{os.getpid()}-{id(self)}"
+        queue = {"name": self.queue_name}
         if self.broker_url:
             queue["broker_url"] = self.broker_url
         self.config_path = self.tmp / "config.yaml"
@@ -150,6 +151,10 @@ class Stack:
             self.web.wait(20)
         for server in self.servers:
             server.stop()
+        if self.broker_url:  # leave no queue behind in the shared Redis/RabbitMQ
+            from kombu import Connection
+            with Connection(self.broker_url) as conn:
+                conn.default_channel.queue_delete(self.queue_name)
 
     def worker_log(self) -> str:
         return self.log_path.read_text()

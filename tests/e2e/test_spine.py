@@ -24,14 +24,22 @@ def redis_url() -> str:
     return "redis://127.0.0.1:6379/15"
 
 
-STACKS = ["zendesk-embedded", "zendesk-redis", "intercom-embedded", "freshdesk-embedded"]
+def rabbitmq_url() -> str:
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=1).close()
+    except OSError:
+        pytest.skip("no RabbitMQ on 127.0.0.1:5672")
+    return "amqp://guest:guest@127.0.0.1:5672//"
+
+
+BROKERS = {"embedded": lambda: None, "redis": redis_url, "rabbitmq": rabbitmq_url}
+STACKS = ["zendesk-embedded", "zendesk-redis", "zendesk-rabbitmq", "intercom-embedded", "freshdesk-embedded"]
 
 
 @pytest.fixture(scope="module", params=STACKS)
 def stack(request, tmp_path_factory):
     desk, broker = request.param.split("-")
-    s = Stack(tmp_path_factory.mktemp(request.param), broker_url=redis_url() if broker == "redis" else None,
-              desk=DESKS[desk]()).start()
+    s = Stack(tmp_path_factory.mktemp(request.param), broker_url=BROKERS[broker](), desk=DESKS[desk]()).start()
     s.desk.add_people(CUSTOMER, AGENT)
     yield s
     s.stop()
