@@ -146,11 +146,15 @@ class State:
         """Insert an accepted webhook; None when this delivery was seen before (a duplicate)."""
         now = self._now()
         try:
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn:  # one transaction: the event and its first audit step
                 result = conn.execute(insert(inbox).values(
                     account=account, event_id=event_id, ticket_id=ticket_id, kind=kind, status="pending",
                     attempts=0, received_at=now, enqueued_at=now))
-                return int(result.inserted_primary_key[0])
+                inbox_id = int(result.inserted_primary_key[0])
+                conn.execute(insert(audit).values(account=account, ticket_id=str(ticket_id), inbox_id=inbox_id,
+                                                  step="event_received", at=now,
+                                                  detail=json.dumps({"event_id": event_id, "kind": kind})))
+                return inbox_id
         except IntegrityError:
             return None
 

@@ -56,7 +56,6 @@ def receive(account: str):
     inbox_id = state.record_event(event.account, event.event_id, event.ticket_id, event.kind)
     if inbox_id is None:
         return _reply(200, status="duplicate", event_id=event.event_id)
-    state.log(event.account, event.ticket_id, "event_received", inbox_id, event_id=event.event_id, kind=event.kind)
     try:
         _service("enqueue")(inbox_id)
     except Exception as exc:  # the inbox row is durable: the sweep enqueues it once the broker is back
