@@ -42,12 +42,13 @@ def broker_settings(config: Config) -> dict[str, Any]:
     if config.queue.broker_url:
         return {"broker_url": config.queue.broker_url}
     folder = Path(config.data_dir).resolve() / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {"broker_url": f"{queue_transport.SCHEME}://",
             "broker_transport_options": {"data_folder_in": str(folder / "queue"),
                                          "data_folder_out": str(folder / "queue"),
                                          "processed_folder": str(folder / "processed"),
+                                         "control_folder": str(folder / "control"),  # else ./control
                                          "store_processed": False, "polling_interval": 0.1}}
 
 

@@ -12,7 +12,7 @@ def test_concurrent_publish_and_consume_lose_and_corrupt_nothing(tmp_path):
     folder = tmp_path / "queue"
     folder.mkdir()
     options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False,
-               "polling_interval": 0.01}
+               "control_folder": str(tmp_path / "control"), "polling_interval": 0.01}
     url = f"{queue_transport.SCHEME}://"
     sent = 300
     payload = "x" * 200_000  # big enough that a write takes a while
