@@ -31,8 +31,6 @@ import html
 import json
 import re
 import threading
-import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlencode
@@ -40,6 +38,8 @@ from urllib.parse import unquote, urlencode
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
+
+from tests.fakes.faults import Faults
 
 DEFAULT_PER_PAGE, MAX_PER_PAGE = 30, 100
 STATUSES = {2: "Open", 3: "Pending", 4: "Resolved", 5: "Closed"}
@@ -53,20 +53,6 @@ TICKET_FIELDS = {"subject", "description", "status", "priority", "type", "source
                  "company_id", "cc_emails"}
 INCLUDES = {"requester", "stats", "conversations", "company", "description"}
 WEBHOOK_HEADER = "X-Deskdraft-Secret"
-
-
-@dataclass
-class _Fault:
-    status: int
-    retry_after: int | None
-    path_contains: str | None
-    body: Any
-
-
-@dataclass
-class _Delay:
-    seconds: float
-    path_contains: str | None
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -118,8 +104,7 @@ class FakeFreshdesk:
         self.primary_language = "en"
         self._next_id = 5_000
         self._served = 0
-        self._faults: list[_Fault] = []
-        self._delays: list[_Delay] = []
+        self._faults = Faults()
         self.requests: list[tuple[str, str]] = []  # every request seen: (method, path with query string)
         self.writes: list[dict[str, Any]] = []  # {"method", "path", "json", "headers"} per successful write
         self.auth_failures: list[dict[str, Any]] = []  # {"method", "path", "authorization"} per 401 answered
@@ -266,15 +251,11 @@ class FakeFreshdesk:
     def fail_next(self, status: int, times: int = 1, retry_after: int | None = None,
                   path_contains: str | None = None, body: Any = None) -> None:
         """Answer the next `times` matching requests with `status`, before auth; a 429 always has Retry-After."""
-        if status == 429 and retry_after is None:
-            retry_after = 1
-        with self._lock:
-            self._faults.extend(_Fault(status, retry_after, path_contains, body) for _ in range(times))
+        self._faults.fail(status, times, retry_after, path_contains, body)
 
     def delay_next(self, seconds: float, path_contains: str | None = None, times: int = 1) -> None:
         """Make the next `times` matching requests wait `seconds` before being answered."""
-        with self._lock:
-            self._delays.extend(_Delay(seconds, path_contains) for _ in range(times))
+        self._faults.delay(seconds, path_contains, times)
 
     # ----- internals -----------------------------------------------------------------------------------------------
 
@@ -332,13 +313,6 @@ class FakeFreshdesk:
         query = unquote(request.query_string.decode())
         return f"{request.path}?{query}" if query else request.path
 
-    def _take(self, queue: list[Any], path: str) -> Any:
-        with self._lock:
-            for n, item in enumerate(queue):
-                if item.path_contains is None or item.path_contains in path:
-                    return queue.pop(n)
-        return None
-
     def _record_write(self, payload: Any) -> None:
         self.writes.append({"method": request.method, "path": self._path(), "json": payload,
                             "headers": Headers(request.headers)})
@@ -379,17 +353,14 @@ class FakeFreshdesk:
             self.requests.append((request.method, path))
             self._served += 1
             g.served = self._served
-        delay = self._take(self._delays, path)
-        if delay:
-            time.sleep(delay.seconds)
-        fault = self._take(self._faults, path)
+        fault = self._faults.before(path)
         if fault:
             body = fault.body if fault.body is not None else (
                 {"code": "rate_limit_exceeded", "message": "You have exceeded the limit of requests per minute"}
                 if fault.status == 429 else {"code": "error", "message": f"HTTP {fault.status}"})
             response = _json(body, fault.status)
-            if fault.retry_after is not None:
-                response.headers["Retry-After"] = str(fault.retry_after)
+            if fault.wait is not None:
+                response.headers["Retry-After"] = str(fault.wait)
             return response
         if not self._authorized():
             with self._lock:

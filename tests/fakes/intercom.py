@@ -37,13 +37,14 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import unquote
 
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
+
+from tests.fakes.faults import Faults
 
 VERSIONS = tuple(f"1.{n}" for n in range(5)) + tuple(f"2.{n}" for n in range(17)) + ("Unstable",)
 CONTACT_ROLES = ("user", "lead")
@@ -61,20 +62,6 @@ ERROR_CODES: dict[int, tuple[str, str]] = {
     502: ("service_unavailable", "Bad gateway"),
     503: ("service_unavailable", "Service unavailable"),
 }
-
-
-@dataclass
-class _Fault:
-    status: int
-    reset_in: float | None
-    path_contains: str | None
-    body: dict[str, Any] | None
-
-
-@dataclass
-class _Delay:
-    seconds: float
-    path_contains: str | None
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -124,8 +111,7 @@ class FakeIntercom:
         self._articles: dict[str, dict[str, Any]] = {}
         self._next_id = 4_000_000
         self._window: tuple[int, int] = (0, 0)  # (window start, requests served in it)
-        self._faults: list[_Fault] = []
-        self._delays: list[_Delay] = []
+        self._faults = Faults()
         self.requests: list[tuple[str, str]] = []  # every request seen: (method, path with query string)
         self.versions: list[str | None] = []  # the Intercom-Version header of each request, in the same order
         # Writes that changed state: {"method", "path", "json", "headers"}; headers look up case-insensitively.
@@ -262,15 +248,11 @@ class FakeIntercom:
 
         A 429 carries X-RateLimit-Reset `reset_in` seconds ahead (1 unless given) and X-RateLimit-Remaining 0.
         """
-        if status == 429 and reset_in is None:
-            reset_in = 1
-        with self._lock:
-            self._faults.extend(_Fault(status, reset_in, path_contains, body) for _ in range(times))
+        self._faults.fail(status, times, reset_in, path_contains, body)
 
     def delay_next(self, seconds: float, path_contains: str | None = None, times: int = 1) -> None:
         """Make the next `times` matching requests wait `seconds` before being answered."""
-        with self._lock:
-            self._delays.extend(_Delay(seconds, path_contains) for _ in range(times))
+        self._faults.delay(seconds, path_contains, times)
 
     # ----- internals -----------------------------------------------------------------------------------------------
 
@@ -341,13 +323,6 @@ class FakeIntercom:
         query = unquote(request.query_string.decode())
         return f"{request.path}?{query}" if query else request.path
 
-    def _take(self, queue: list[Any], path: str) -> Any:
-        with self._lock:
-            for n, item in enumerate(queue):
-                if item.path_contains is None or item.path_contains in path:
-                    return queue.pop(n)
-        return None
-
     def _record_write(self, payload: Any) -> None:
         self.writes.append({"method": request.method, "path": self._path(), "json": payload,
                             "headers": Headers(request.headers)})
@@ -383,13 +358,10 @@ class FakeIntercom:
             served = self._window[1] + 1 if self._window[0] == start else 1
             self._window = (start, served)
             g.remaining, g.reset = max(self.rate_limit - served, 0), start + WINDOW_SECONDS
-        delay = self._take(self._delays, path)
-        if delay:
-            time.sleep(delay.seconds)
-        fault = self._take(self._faults, path)
+        fault = self._faults.before(path)
         if fault:
             if fault.status == 429:
-                g.remaining, g.reset = 0, math.ceil(time.time() + (fault.reset_in or 0))
+                g.remaining, g.reset = 0, math.ceil(time.time() + (fault.wait or 0))
             if fault.body is not None:
                 return _json(fault.body, fault.status)
             if fault.status == 429:

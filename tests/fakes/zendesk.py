@@ -30,9 +30,7 @@ import html
 import json
 import re
 import threading
-import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlencode
@@ -40,6 +38,8 @@ from urllib.parse import unquote, urlencode
 from flask import Flask, Response, g, request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
+
+from tests.fakes.faults import Faults
 
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 # Each standard status maps to a system custom status whose id is per account; these ids are made up.
@@ -59,20 +59,6 @@ ERROR_BODIES: dict[int, dict[str, Any]] = {
     502: {"error": "BadGateway", "description": "Bad gateway"},
     503: {"error": "ServiceUnavailable", "description": "Zendesk is temporarily unavailable"},
 }
-
-
-@dataclass
-class _Fault:
-    status: int
-    retry_after: int | None
-    path_contains: str | None
-    body: dict[str, Any] | None
-
-
-@dataclass
-class _Delay:
-    seconds: float
-    path_contains: str | None
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -141,8 +127,7 @@ class FakeZendesk:
         self.default_locale = "en-us"
         self._next_id = 100_000
         self._served = 0
-        self._faults: list[_Fault] = []
-        self._delays: list[_Delay] = []
+        self._faults = Faults()
         self.requests: list[tuple[str, str]] = []  # every request seen: (method, path with query string)
         # Writes that changed state: {"method", "path", "json", "headers"}; headers look up case-insensitively.
         self.writes: list[dict[str, Any]] = []
@@ -270,15 +255,11 @@ class FakeZendesk:
 
         A 429 always carries Retry-After (1 second unless given), as Zendesk's does.
         """
-        if status == 429 and retry_after is None:
-            retry_after = 1
-        with self._lock:
-            self._faults.extend(_Fault(status, retry_after, path_contains, body) for _ in range(times))
+        self._faults.fail(status, times, retry_after, path_contains, body)
 
     def delay_next(self, seconds: float, path_contains: str | None = None, times: int = 1) -> None:
         """Make the next `times` matching requests wait `seconds` before being answered."""
-        with self._lock:
-            self._delays.extend(_Delay(seconds, path_contains) for _ in range(times))
+        self._faults.delay(seconds, path_contains, times)
 
     # ----- internals -----------------------------------------------------------------------------------------------
 
@@ -343,13 +324,6 @@ class FakeZendesk:
         query = unquote(request.query_string.decode())
         return f"{request.path}?{query}" if query else request.path
 
-    def _take(self, queue: list[Any], path: str) -> Any:
-        with self._lock:
-            for n, item in enumerate(queue):
-                if item.path_contains is None or item.path_contains in path:
-                    return queue.pop(n)
-        return None
-
     # ----- HTTP ----------------------------------------------------------------------------------------------------
 
     def _build_app(self) -> Flask:
@@ -383,14 +357,11 @@ class FakeZendesk:
             self.requests.append((request.method, path))
             self._served += 1
             g.remaining = self.rate_limit - 1 - (self._served - 1) % self.rate_limit  # the window "resets"
-        delay = self._take(self._delays, path)
-        if delay:
-            time.sleep(delay.seconds)
-        fault = self._take(self._faults, path)
+        fault = self._faults.before(path)
         if fault:
             response = _json(fault.body, fault.status) if fault.body is not None else _error(fault.status)
-            if fault.retry_after is not None:
-                response.headers["Retry-After"] = str(fault.retry_after)
+            if fault.wait is not None:
+                response.headers["Retry-After"] = str(fault.wait)
             return response
         if not self._authorized():
             with self._lock:
