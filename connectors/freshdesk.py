@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
-from connectors.http import PermanentHelpdeskError, make_client, send
+from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class RequestBudget:
         return max(wait, 0.0)
 
 
-class FreshdeskConnector:
+class FreshdeskConnector(LazyClient):
     type = "freshdesk"
 
     def __init__(self, account: HelpdeskAccount, webhooks: WebhookSettings,
@@ -142,21 +142,10 @@ class FreshdeskConnector:
         rpm = account.requests_per_minute
         self._budget = RequestBudget(rpm, clock, sleep) if rpm else None
         self._agents: dict[str, bool] = {}  # user id → is an agent; agents are few and rarely change
-        self._lock = threading.Lock()
-        self._http: httpx.Client | None = None
 
-    @property
-    def http(self) -> httpx.Client:
-        # Created on first use: the webhook process verifies and parses without ever calling out.
-        with self._lock:
-            if self._http is None:
-                hooks = {"request": [lambda request: self._budget.acquire()]} if self._budget else {}
-                self._http = make_client(self._settings, auth=(self._settings.api_token, "X"), event_hooks=hooks)
-            return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+    def _build_client(self) -> httpx.Client:
+        hooks = {"request": [lambda request: self._budget.acquire()]} if self._budget else {}
+        return make_client(self._settings, auth=(self._settings.api_token, "X"), event_hooks=hooks)
 
     # --- webhooks ----------------------------------------------------------------------------
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:

@@ -5,6 +5,7 @@ Longer outages are the Celery task's to retry (worker.py), so attempts here stay
 from __future__ import annotations
 
 import logging
+import threading
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from typing import Any
@@ -42,6 +43,28 @@ def make_client(account: Any, **kwargs: Any) -> httpx.Client:
     """An account's HTTP client: base URL, timeout and our identifying headers; auth and hooks per vendor."""
     headers = {"User-Agent": "deskdraft/0.1", "Accept": "application/json", **kwargs.pop("headers", {})}
     return httpx.Client(base_url=account.base_url, timeout=account.timeout_seconds, headers=headers, **kwargs)
+
+
+class LazyClient:
+    """A connector's HTTP client, made on first use (the webhook process verifies and parses without ever
+    calling out) and shared by the worker's threads. Subclasses say how to build it."""
+
+    _http: httpx.Client | None = None
+    _client_lock = threading.Lock()
+
+    def _build_client(self) -> httpx.Client:
+        raise NotImplementedError
+
+    @property
+    def http(self) -> httpx.Client:
+        with self._client_lock:
+            if self._http is None:
+                self._http = self._build_client()
+            return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:

@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping, Sequence
 import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
-from connectors.http import PermanentHelpdeskError, make_client, send
+from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def text_to_html(text: str) -> str:
     return "".join(f"<p>{html.escape(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs)
 
 
-class IntercomConnector:
+class IntercomConnector(LazyClient):
     type = "intercom"
 
     def __init__(self, account: HelpdeskAccount, webhooks: WebhookSettings,
@@ -148,20 +148,11 @@ class IntercomConnector:
         self._settings = account
         self._clock = clock  # unused by verification (Intercom sends no timestamp); kept for the common shape
         self._admin_id = account.admin_id
-        self._http: httpx.Client | None = None
 
-    @property
-    def http(self) -> httpx.Client:
-        # Created on first use: the webhook process verifies and parses without ever calling out.
-        if self._http is None:
-            self._http = make_client(self._settings, headers={
-                "Authorization": f"Bearer {self._settings.api_token}",
-                "Intercom-Version": self._settings.api_version or DEFAULT_API_VERSION})
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+    def _build_client(self) -> httpx.Client:
+        return make_client(self._settings, headers={
+            "Authorization": f"Bearer {self._settings.api_token}",
+            "Intercom-Version": self._settings.api_version or DEFAULT_API_VERSION})
 
     # --- webhooks ----------------------------------------------------------------------------
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:

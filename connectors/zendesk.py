@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, Sequence
 import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
-from connectors.http import PermanentHelpdeskError, make_client, send
+from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ EVENT_HANDLERS: dict[str, Callable[[Mapping[str, Any]], str | Ignored]] = {
 }
 
 
-class ZendeskConnector:
+class ZendeskConnector(LazyClient):
     type = "zendesk"
 
     def __init__(self, account: HelpdeskAccount, webhooks: WebhookSettings,
@@ -58,18 +58,9 @@ class ZendeskConnector:
         self._tolerance = webhooks.timestamp_tolerance_seconds
         self._clock = clock
         self._self_id = account.agent_user_id
-        self._http: httpx.Client | None = None
 
-    @property
-    def http(self) -> httpx.Client:
-        # Created on first use: the webhook process verifies and parses without ever calling out.
-        if self._http is None:
-            self._http = make_client(self._settings, auth=(f"{self._settings.email}/token", self._settings.api_token))
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+    def _build_client(self) -> httpx.Client:
+        return make_client(self._settings, auth=(f"{self._settings.email}/token", self._settings.api_token))
 
     # --- webhooks ----------------------------------------------------------------------------
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:

@@ -423,25 +423,11 @@ class FakeFreshdesk:
             return _json(self._ticket_json(ticket, includes)) if ticket else _not_found()
 
     def _list_conversations(self, ticket_id: int) -> Response:
-        try:
-            page = int(request.args.get("page", 1))
-            per_page = int(request.args.get("per_page", DEFAULT_PER_PAGE))
-        except ValueError:
-            return _validation("page", "It should be a Positive Integer", "datatype_mismatch")
-        if page < 1:
-            return _validation("page", "It should be a Positive Integer")
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            return _validation("per_page", f"It should be a Positive Integer less than or equal to {MAX_PER_PAGE}")
         with self._lock:
             if ticket_id not in self._tickets:
                 return _not_found()
             items = copy.deepcopy(self._conversations[ticket_id])
-        start = (page - 1) * per_page
-        headers = {}
-        if start + per_page < len(items):
-            link = f"{request.base_url}?{urlencode({'page': page + 1, 'per_page': per_page})}"
-            headers["Link"] = f'<{link}>; rel="next"'
-        return _json(items[start:start + per_page], headers=headers)
+        return self._paged(items)
 
     def _paged(self, items: list[Any]) -> Response:
         """Freshdesk's page/per_page (default 30, max 100) with a Link rel=next header while more remain."""
