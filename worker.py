@@ -15,6 +15,7 @@ from typing import Any
 
 import anthropic
 from celery import Celery
+from celery.signals import worker_ready
 
 import pipeline
 import queue_transport
@@ -124,12 +125,20 @@ def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipelin
     same_db = previous is not None and previous.config.database_url == config.database_url
     same_kb = previous is not None and previous.config.knowledge == config.knowledge \
         and previous.config.chroma_path == config.chroma_path
-    router = intent_model.load_or_train(config)
+    same_intents = previous is not None and previous.config.intents == config.intents \
+        and previous.config.knowledge.embedding == config.knowledge.embedding
+    router = previous.router if same_intents else intent_model.load_or_train(config)
     log.info("intent router: %s", intent_model.describe(router))
     return pipeline.Deps(config=config, state=previous.state if same_db else State(config.database_url),
                          connectors=build_connectors(config),
                          retrieve=previous.retrieve if same_kb else Retriever(config), drafter=drafter,
                          router=router, safety=SafetyNet(config.routing.risk_patterns))
+
+
+@worker_ready.connect
+def _warm_up(**kwargs: Any) -> None:
+    """Load the embedding model, the router and the connections before the first ticket, not during it."""
+    deps()
 
 
 def _countdown(exc: BaseException, retries: int, base: int) -> int:

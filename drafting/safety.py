@@ -341,24 +341,22 @@ class _VisibleOnly(HTMLParser):
             self.parts.append(data)
 
 
-def visible_text(text: str) -> str:
-    """What the customer visibly wrote: what the router, mood and language read. Hidden text cannot steer them."""
+def _text_of(text: str, parser: HTMLParser) -> str:
     if "<" not in text:
         return html.unescape(text)
-    parser = _VisibleOnly()
     parser.feed(text)
     parser.close()
     return "".join(parser.parts)
+
+
+def visible_text(text: str) -> str:
+    """What the customer visibly wrote: what the router, mood and language read. Hidden text cannot steer them."""
+    return _text_of(text, _VisibleOnly())
 
 
 def plain_text(text: str) -> str:
     """Tags removed and entities decoded; hidden text is kept (a tag cannot split or hide a word)."""
-    if "<" not in text:
-        return html.unescape(text)
-    parser = _TextOnly()
-    parser.feed(text)
-    parser.close()
-    return "".join(parser.parts)
+    return _text_of(text, _TextOnly())
 
 
 def views(text: str) -> list[str]:
