@@ -9,8 +9,9 @@ import yaml
 
 from settings import Config, parse_config
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FIXTURES = SHARED / "fixtures"
+# Vendor payloads and API descriptions, copied into the repo beside the connector tests (sources and licences in
+# tests/connectors/fixtures/SOURCES.md), so a plain clone runs every test.
+FIXTURES = Path(__file__).resolve().parent / "connectors" / "fixtures"
 ZENDESK_SECRET = "zendesk-signing-secret"
 ZENDESK_TOKEN = "zendesk-api-token"
 AGENT_EMAIL = "assistant@acme.test"
@@ -49,6 +50,16 @@ def make_config(tmp_path: Path, secrets: None):
     def build(**kwargs) -> Config:
         return parse_config(config_text(tmp_path / "var", **kwargs), "test-config.yaml")
     return build
+
+
+UNIT = Path(__file__).resolve().parent / "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests under tests/unit are marked `unit`: `scripts/test tests/unit` or `-m unit` runs only them."""
+    for item in items:
+        if UNIT in item.path.parents:
+            item.add_marker(pytest.mark.unit)
 
 
 def dedent(text: str) -> str:

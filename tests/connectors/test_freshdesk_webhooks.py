@@ -1,5 +1,5 @@
-"""Every Freshdesk payload in ../shared/fixtures is drafted for or turned away with a stated reason; the rule's
-secret (header or basic auth) is the only thing that authenticates a delivery."""
+"""Every Freshdesk payload in fixtures/freshdesk/zulip-webhooks is drafted for or turned away with a stated reason;
+the rule's secret (header or basic auth) is the only thing that authenticates a delivery."""
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,4 @@
-"""Every Intercom delivery in ../shared/fixtures is drafted for or turned away with a stated reason."""
+"""Every Intercom delivery in fixtures/intercom/zulip-webhooks is drafted for or turned away with a stated reason."""
 from __future__ import annotations
 
 import hashlib

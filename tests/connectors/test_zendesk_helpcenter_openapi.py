@@ -1,5 +1,5 @@
 """Every Help Center request the Zendesk knowledge reader sends, and every answer FakeZendesk gives, checked against
-Zendesk's official Help Center OpenAPI description (shared/fixtures/zendesk/help-center-oas/help-center-oas.yaml).
+Zendesk's official Help Center OpenAPI description (fixtures/zendesk/help-center-oas/help-center-oas.yaml).
 
 The exchanges are captured on the connector's own httpx client (so retries and error answers are included) and
 validated with openapi-core through tests/openapi_support.py. The file loads as published. What it does not cover,

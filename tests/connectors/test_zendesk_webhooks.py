@@ -1,4 +1,4 @@
-"""Every Zendesk payload in ../shared/fixtures is drafted for or turned away with a stated reason."""
+"""Every Zendesk payload in fixtures/zendesk/zulip-webhooks is drafted for or turned away with a stated reason."""
 from __future__ import annotations
 
 import json

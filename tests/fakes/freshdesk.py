@@ -1,6 +1,6 @@
 """An in-memory Freshdesk API v2 served over real HTTP, plus helpers to build automation-rule webhook deliveries.
 
-Shapes follow python-freshdesk's sample responses (shared/fixtures/freshdesk/python-freshdesk); the connector
+Shapes follow python-freshdesk's sample responses (connectors/fixtures/freshdesk/python-freshdesk); the connector
 tests check the key sets against them. Quirks the fake reproduces on purpose:
 
 - Basic auth with the API key as the user name and ANY password (docs use "X"); anything else is a 401 with

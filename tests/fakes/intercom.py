@@ -1,6 +1,6 @@
 """An in-memory Intercom REST API (version 2.16) served over real HTTP, plus helpers to build signed webhook deliveries.
 
-Shapes come from Intercom's OpenAPI description (shared/fixtures/intercom/openapi-2.16, its response EXAMPLES for
+Shapes come from Intercom's OpenAPI description (connectors/fixtures/intercom/openapi-2.16, its response EXAMPLES for
 the operations served here) and from the 2026 captured delivery `zulip-webhooks/conversation_operator_replied.json`.
 Where the capture breaks the spec's schema and the spec's examples offer a valid value, the fake uses the example's
 value (`priority: "none"` not "not_priority", `statistics: null`, `custom_attributes: {}`). Where capture and examples

@@ -20,7 +20,7 @@ from tests.fakes import FakeClaude, FakeZendesk, serve, sign_zendesk, zendesk_ev
 EMAIL, TOKEN = "bot@acme.test", "tok"
 CUSTOMER, AGENT, TICKET = 20_001, 30_001, 7
 
-GO_ZENDESK = FIXTURES / "zendesk" / "go-zendesk"  # go-zendesk's mock API bodies, in ../shared/fixtures
+GO_ZENDESK = FIXTURES / "zendesk" / "go-zendesk"  # go-zendesk's mock API bodies
 
 
 def go_zendesk(name: str) -> dict:

@@ -1,6 +1,6 @@
 """An in-memory Zendesk Support API served over real HTTP, plus helpers to build signed webhook deliveries.
 
-Shapes follow the go-zendesk fixtures (shared/fixtures/zendesk/go-zendesk) and developer.zendesk.com; test_fakes.py
+Shapes follow the go-zendesk fixtures (connectors/fixtures/zendesk/go-zendesk) and developer.zendesk.com; test_fakes.py
 checks them against the fixtures. Quirks the fake reproduces on purpose, because real code has tripped on them:
 
 - `comment.public` defaults to TRUE: a PUT that forgets the flag emails the customer.
