@@ -4,7 +4,8 @@ Builds help articles from the Bitext customer-support responses (one article per
 variant, one `##` section per customer question), ingests them with minilm-int8 into a temp
 store, then changes 1% of the files and syncs again.
 
-Usage: .venv/bin/python benchmarks/ingest.py [--docs N] [--threads T]
+Usage: .venv/bin/python benchmarks/ingest.py [--datasets DIR] [--docs N] [--threads T]
+(DIR holds bitext-customer-support/; default $DESKDRAFT_DATASETS; see benchmarks/datasets.py)
 """
 from __future__ import annotations
 
@@ -20,22 +21,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tokenizers import Tokenizer  # noqa: E402
+from tokenizers import Tokenizer
 
-from knowledge.chunking import chunk_document, read_document  # noqa: E402
-from knowledge.embeddings import _tokenizer_file  # noqa: E402
-from knowledge.ingest import ingest_folder  # noqa: E402
-from knowledge.store import open_store  # noqa: E402
+from benchmarks import datasets
+from knowledge.chunking import chunk_document, read_document
+from knowledge.embeddings import _tokenizer_file
+from knowledge.ingest import ingest_folder
+from knowledge.store import open_store
 
-DATASET = Path(os.environ.get("DESKDRAFT_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
-BITEXT = DATASET / "bitext-customer-support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
 SECTIONS = 5  # questions per article
 
 
-def build_corpus(folder: Path, docs: int) -> list[Path]:
+def build_corpus(bitext: Path, folder: Path, docs: int) -> list[Path]:
     """Write `docs` Markdown articles into folder, round-robin over the intents."""
     by_intent: dict[str, list[dict[str, str]]] = defaultdict(list)
-    with BITEXT.open(encoding="utf-8", newline="") as f:
+    with bitext.open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             by_intent[row["intent"]].append(row)
     intents = sorted(by_intent)
@@ -74,11 +74,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=200, help="articles to generate (default 200)")
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = default)")
+    datasets.add_argument(parser)
     args = parser.parse_args()
+    bitext = datasets.require(args.datasets, datasets.BITEXT) / datasets.BITEXT.files[0]
 
     with tempfile.TemporaryDirectory(prefix="deskdraft-bench-") as tmp:
         folder, store_path = Path(tmp) / "kb", Path(tmp) / "chroma"
-        paths = build_corpus(folder, args.docs)
+        paths = build_corpus(bitext, folder, args.docs)
         print(f"corpus: {len(paths)} Markdown articles from Bitext, {SECTIONS} sections each; "
               f"{os.cpu_count()} CPUs, threads={args.threads}")
         sizes, tokens = describe_chunks(folder, paths)

@@ -11,7 +11,8 @@ would take over an hour on 2 cores) and whose texts are random words; retrieve()
 query embeddings, the embedding timed apart. The BM25 index build (once per store change) is reported apart.
 
 Runs in about 6 minutes on 2 cores: ~1.5 min for StackFAQ (embedding), ~4 min filling the 100k-chunk store.
-Usage: .venv/bin/python benchmarks/retrieval.py [--sizes 10000 100000] [--queries 200] [--threads T]
+Usage: .venv/bin/python benchmarks/retrieval.py [--datasets DIR] [--sizes 10000 100000] [--queries 200] [--threads T]
+(DIR holds stackfaq/; default $DESKDRAFT_DATASETS; see benchmarks/datasets.py)
 """
 from __future__ import annotations
 
@@ -27,18 +28,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from knowledge.chunking import chunk_document, text_document  # noqa: E402
-from knowledge.lexical import reciprocal_rank_fusion  # noqa: E402
-from knowledge.retrieve import retrieve  # noqa: E402
-from knowledge.store import open_store  # noqa: E402
+from benchmarks import datasets
+from knowledge.chunking import chunk_document, text_document
+from knowledge.lexical import reciprocal_rank_fusion
+from knowledge.retrieve import retrieve
+from knowledge.store import open_store
 
-DATASET = Path(os.environ.get("DESKDRAFT_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
-STACKFAQ = DATASET / "stackfaq" / "stackExchange-FAQ.json"
 DEPTH = 20  # chunks retrieved per query; documents are ranked by their best chunk
 
 
-def load_stackfaq():
-    threads = json.loads(STACKFAQ.read_text(encoding="utf-8"))["root"]["qapair"]
+def load_stackfaq(stackfaq: Path):
+    threads = json.loads(stackfaq.read_text(encoding="utf-8"))["root"]["qapair"]
     docs, queries = [], []
     for n, thread in enumerate(threads):
         answers = thread["answer"] if isinstance(thread["answer"], list) else [thread["answer"]]
@@ -60,7 +60,7 @@ def documents_of(ids_or_sources):
 
 def score(rankings, queries):
     r1 = r5 = rr = 0.0
-    for ranking, (_, gold) in zip(rankings, queries):
+    for ranking, (_, gold) in zip(rankings, queries, strict=True):
         r1 += gold in ranking[:1]
         r5 += gold in ranking[:5]
         rr += 1 / (ranking.index(gold) + 1) if gold in ranking else 0
@@ -68,8 +68,8 @@ def score(rankings, queries):
     return r1 / n, r5 / n, rr / n
 
 
-def quality(tmp: Path, threads: int) -> None:
-    docs, queries = load_stackfaq()
+def quality(stackfaq: Path, tmp: Path, threads: int) -> None:
+    docs, queries = load_stackfaq(stackfaq)
     chunks = [c for d in docs for c in chunk_document(d)]
     with open_store(str(tmp / "faq"), None, "bench-faq", "minilm-int8", threads) as store:
         started = time.perf_counter()
@@ -79,7 +79,7 @@ def quality(tmp: Path, threads: int) -> None:
         started = time.perf_counter()
         vectors = store._embedding([q for q, _ in queries])  # one batched call; retrieve() then looks them up
         embed_queries = time.perf_counter() - started
-        cache = {q: [float(x) for x in v] for (q, _), v in zip(queries, vectors)}
+        cache = {q: [float(x) for x in v] for (q, _), v in zip(queries, vectors, strict=True)}
         store.embed_query = cache.__getitem__  # type: ignore[method-assign]
         print(f"StackFAQ: {len(docs)} documents -> {len(chunks)} chunks (embedded in {embed_docs:.0f} s), "
               f"{len(queries)} paraphrase queries (embedded in {embed_queries:.0f} s); ranking by the best of "
@@ -91,20 +91,24 @@ def quality(tmp: Path, threads: int) -> None:
         index = store.lexical()
         bm25 = [documents_of(source_of[i] for i, _ in index.top(q, DEPTH, {})) for q, _ in queries]
         rrf = []
-        for (q, _), v in zip(queries, vector):
+        for q, _ in queries:
             by_vector = [p.id for p in store.query(q, DEPTH, None, embedding=cache[q])]
             fused = reciprocal_rank_fusion([by_vector, [i for i, _ in index.top(q, DEPTH, {})]])
             rrf.append(documents_of(source_of[i] for i in fused))
         print(f"{'method':44} recall@1 recall@5    MRR")
-        for name, rankings in (("vector only (default)", vector), ("hybrid: cosine + 0.05 x BM25 (hybrid=True)", hybrid),
-                               ("BM25 alone (reference)", bm25), ("reciprocal rank fusion, k=60 (reference)", rrf)):
+        for name, rankings in (("vector only (default)", vector),
+                               ("hybrid: cosine + 0.05 x BM25 (hybrid=True)", hybrid), ("BM25 alone (reference)", bm25),
+                               ("reciprocal rank fusion, k=60 (reference)", rrf)):
             r1, r5, mrr = score(rankings, queries)
             print(f"{name:44} {r1:8.3f} {r5:8.3f} {mrr:6.3f}")
 
 
-WORDS = ("order refund parcel delivery invoice account password card payment return label shipping address "
-         "subscription cancel upgrade discount coupon warranty repair battery screen charger login email phone "
-         "tracking courier delay damaged missing exchange size colour store pickup voucher gift balance fee").split()
+WORDS = [
+    "order", "refund", "parcel", "delivery", "invoice", "account", "password", "card", "payment", "return",
+    "label", "shipping", "address", "subscription", "cancel", "upgrade", "discount", "coupon", "warranty",
+    "repair", "battery", "screen", "charger", "login", "email", "phone", "tracking", "courier", "delay",
+    "damaged", "missing", "exchange", "size", "colour", "store", "pickup", "voucher", "gift", "balance", "fee",
+]
 
 
 def latency(tmp: Path, size: int, n_queries: int, threads: int) -> None:
@@ -167,12 +171,15 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = default)")
     parser.add_argument("--skip-quality", action="store_true")
+    datasets.add_argument(parser)
     args = parser.parse_args()
+    if not args.skip_quality:  # the latency half needs no dataset
+        stackfaq = datasets.require(args.datasets, datasets.STACKFAQ) / datasets.STACKFAQ.files[0]
     started = time.perf_counter()
     print(f"{os.cpu_count()} CPUs, numpy {np.__version__}")
     with tempfile.TemporaryDirectory(prefix="deskdraft-bench-") as tmp:
         if not args.skip_quality:
-            quality(Path(tmp), args.threads)
+            quality(stackfaq, Path(tmp), args.threads)
         for size in args.sizes:
             latency(Path(tmp), size, args.queries, args.threads)
     print(f"total {time.perf_counter() - started:.0f} s")

@@ -7,11 +7,14 @@ probability threshold go to humans, and how many risky test messages the AI woul
 probability is under the threshold: any of these sends the message to a human), and how many
 out-of-scope questions (StackFAQ's web-application questions) it would have answered.
 
-Usage: .venv/bin/python benchmarks/router.py
+Usage: .venv/bin/python benchmarks/router.py [--datasets DIR]
+(DIR holds banking77/ and stackfaq/; default $DESKDRAFT_DATASETS; see benchmarks/datasets.py)
 """
 from __future__ import annotations
 
+import argparse
 import csv
+import itertools
 import json
 import os
 import sys
@@ -23,13 +26,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drafting.router import IntentRouter  # noqa: E402
-from drafting.routing import RISKY_FLOOR, IntentSpec, decide_intent, route  # noqa: E402
-from drafting.safety import SafetyNet  # noqa: E402
-from knowledge.embeddings import build_embedding  # noqa: E402
+from benchmarks import datasets
+from drafting.router import IntentRouter
+from drafting.routing import RISKY_FLOOR, IntentSpec, decide_intent, route
+from drafting.safety import SafetyNet
+from knowledge.embeddings import build_embedding
 
-DATASETS = Path(os.environ.get("DESKDRAFT_DATASETS") or Path(__file__).resolve().parents[2] / "shared" / "datasets")
-DATASET = DATASETS / "banking77"
 THRESHOLDS = (0.0, 0.3, 0.5, 0.7, 0.9)
 SEEDS = (0, 1, 2)
 SHOTS = 10
@@ -59,15 +61,15 @@ ANCHORS = (("fine-tuned BERT (Casanueva et al. 2020)", "93.7%"), ("bge-small + l
            ("10-shot, sentence encoders + linear", "81-84%"))
 
 
-def load(name: str) -> tuple[list[str], np.ndarray]:
-    with (DATASET / f"{name}.csv").open(encoding="utf-8", newline="") as f:
+def load(banking77: Path, name: str) -> tuple[list[str], np.ndarray]:
+    with (banking77 / f"{name}.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     return [r["text"] for r in rows], np.array([r["category"] for r in rows])
 
 
-def out_of_scope() -> list[str]:
+def out_of_scope(stackfaq: Path) -> list[str]:
     """StackFAQ's paraphrased questions about web applications: nothing a bank's intents cover."""
-    pairs = json.loads((DATASETS / "stackfaq" / "stackExchange-FAQ.json").read_text(encoding="utf-8"))["root"]["qapair"]
+    pairs = json.loads(stackfaq.read_text(encoding="utf-8"))["root"]["qapair"]
     texts = []
     for pair in pairs:
         rephrased = pair["rephr"] if isinstance(pair["rephr"], list) else [pair["rephr"]]
@@ -93,7 +95,7 @@ def ece(probabilities: np.ndarray, correct: np.ndarray, bins: int = 10) -> float
     confidence = probabilities.max(axis=1)
     edges = np.linspace(0.0, 1.0, bins + 1)
     total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         mask = (confidence > lo) & (confidence <= hi)
         if mask.any():
             total += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
@@ -104,12 +106,18 @@ def decisions(router: IntentRouter, probabilities: np.ndarray, similarity: np.nd
     """routing.decide_intent on each row, as route() calls it (similarity None: without the out-of-scope floor)."""
     return [decide_intent(router.classes, row, RISKY, threshold,
                           similarity=None if similarity is None else float(s), min_similarity=router.min_similarity)
-            for row, s in zip(probabilities, similarity if similarity is not None else [None] * len(probabilities))]
+            for row, s in zip(probabilities, similarity if similarity is not None else [None] * len(probabilities),
+                               strict=True)]
 
 
 def main() -> None:
-    train_texts, train_y = load("train")
-    test_texts, test_y = load("test")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    datasets.add_argument(parser)
+    args = parser.parse_args()
+    banking77 = datasets.require(args.datasets, datasets.BANKING77)
+    stackfaq = datasets.require(args.datasets, datasets.STACKFAQ) / datasets.STACKFAQ.files[0]
+    train_texts, train_y = load(banking77, "train")
+    test_texts, test_y = load(banking77, "test")
     print(f"Banking77: {len(train_texts)} train, {len(test_texts)} test, {len(set(train_y))} intents; "
           f"cores: {os.cpu_count()}")
 
@@ -124,11 +132,12 @@ def main() -> None:
     sample = test_texts[:200]
     same = float(np.abs(np.asarray(production(sample)) - x_test[:200]).max())
     print("\n## Training time (CPU)")
-    print(f"embedding, production setting (build_embedding('minilm-int8')): {t_embed:.1f} s for {len(train_texts)} texts "
-          f"({len(train_texts) / t_embed:.0f} texts/s)")
+    print(f"embedding, production setting (build_embedding('minilm-int8')): {t_embed:.1f} s "
+          f"for {len(train_texts)} texts ({len(train_texts) / t_embed:.0f} texts/s)")
     print(f"embedding, 1 onnxruntime thread x 2 worker threads: {t_embed_test:.1f} s for {len(test_texts)} texts "
-          f"({len(test_texts) / t_embed_test:.0f} texts/s; would be {len(train_texts) / len(test_texts) * t_embed_test:.0f} s "
-          f"for train); max |difference| vs production vectors: {same:.1e}")
+          f"({len(test_texts) / t_embed_test:.0f} texts/s; "
+          f"would be {len(train_texts) / len(test_texts) * t_embed_test:.0f} s for train); "
+          f"max |difference| vs production vectors: {same:.1e}")
 
     embed = production
     router, t_fit = timed(IntentRouter.fit, x_train, train_y, lambda texts: np.asarray(embed(list(texts))))
@@ -208,7 +217,7 @@ def main() -> None:
 
     train_fired = np.array([bool(net.scan(text)) for text in train_texts])
     train_risky = np.isin(train_y, list(RISKY))
-    slips = {t: 0 for t in (0.0, 0.5)}
+    slips = dict.fromkeys((0.0, 0.5), 0)
     slipped_texts = []
     for fold_train, held in StratifiedKFold(5, shuffle=True, random_state=0).split(x_train, train_y):
         fold = IntentRouter.fit(x_train[fold_train], train_y[fold_train], router.embed)
@@ -229,18 +238,20 @@ def main() -> None:
         print(f"  slipped at 0.5: {line}")
 
     # --- out of scope ---------------------------------------------------------------------------------
-    oos = out_of_scope()
+    oos = out_of_scope(stackfaq)
     x_oos = parallel_embed(one_thread, oos)
     p_oos, s_oos = router.proba_of_vectors(x_oos), router.similarity_of_vectors(x_oos)
     oos_fired = np.array([bool(net.scan(text)) for text in oos])
     print(f"\n## Out of scope: {len(oos)} StackFAQ questions (web applications), share the AI would answer")
-    print("| threshold | probability only | + similarity floor | + risk rules (as routed) | in-scope test coverage lost to the floor |")
+    print("| threshold | probability only | + similarity floor | + risk rules (as routed) "
+          "| in-scope test coverage lost to the floor |")
     print("|---|---|---|---|---|")
     for threshold in THRESHOLDS:
         plain = decisions(router, p_oos, None, threshold)
         floored = decisions(router, p_oos, s_oos, threshold)
         answered_plain = np.array([d.intent != "unknown" for d in plain])
-        answered = np.array([d.intent != "unknown" and d.intent not in RISKY and not d.risky_candidates for d in floored])
+        answered = np.array([d.intent != "unknown" and d.intent not in RISKY and not d.risky_candidates
+                             for d in floored])
         in_scope_plain = np.array([d.intent != "unknown" for d in decisions(router, probabilities, None, threshold)])
         in_scope = np.array([d.intent != "unknown" for d in decisions(router, probabilities, similarity, threshold)])
         print(f"| {threshold:.1f} | {answered_plain.mean():.1%} | "
