@@ -21,13 +21,12 @@ from openapi_core.templating.responses.exceptions import ResponseNotFound
 
 from connectors import zendesk_knowledge
 from connectors.http import HelpdeskError
+from connectors.zendesk import ZendeskConnector
 from tests.conftest import FIXTURES
+from tests.fakes.server import serve
 from tests.fakes.zendesk import FakeZendesk
 from tests.knowledge.helpdesks import WEBHOOKS, account
-from tests.fakes.server import serve
 from tests.openapi_support import OpenAPIRequest, OpenAPIResponse, capture
-
-from connectors.zendesk import ZendeskConnector
 
 SPEC = FIXTURES / "zendesk" / "help-center-oas" / "help-center-oas.yaml"
 SERVER = "https://acme.zendesk.com"

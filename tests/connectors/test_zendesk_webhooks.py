@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from tests.conftest import FIXTURES, ZENDESK_SECRET
 from tests.fakes.zendesk import sign_zendesk, zendesk_event
 
 ZULIP = FIXTURES / "zendesk" / "zulip-webhooks"
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 # Zulip's trigger templates: a body with ticket_id is a "ticket changed" signal; one without cannot be used.
 EXPECTED = {
@@ -82,7 +82,7 @@ def test_event_webhooks(connector, kwargs, expected):
 def test_event_without_ticket_id_is_malformed(connector):
     payload = zendesk_event(42, type="zen:event-type:ticket.created")
     payload["detail"].pop("id")
-    with pytest.raises(MalformedPayload, match="detail.id"):
+    with pytest.raises(MalformedPayload, match=r"detail\.id"):
         connector.parse_webhook({}, b"{}", payload)
 
 

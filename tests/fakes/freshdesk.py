@@ -31,8 +31,9 @@ import html
 import json
 import re
 import threading
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import unquote, urlencode
 
 from flask import Flask, Response, g, request
@@ -92,7 +93,7 @@ class FakeFreshdesk:
         self.agent_id = agent_id
         self.domain = domain
         self.rate_limit = rate_limit
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._contacts: dict[int, dict[str, Any]] = {}
         self._agents: dict[int, dict[str, Any]] = {}
@@ -205,7 +206,7 @@ class FakeFreshdesk:
         folder = {"id": id, "name": name, "description": None, "created_at": now, "updated_at": now,
                   "category_id": category_id, "visibility": 1}
         with self._lock:
-            self._categories[category_id]  # noqa: B018 (KeyError for an unknown category)
+            self._categories[category_id]  # KeyError for an unknown category
             self._folders[id] = folder
         return copy.deepcopy(folder)
 
@@ -260,7 +261,7 @@ class FakeFreshdesk:
     # ----- internals -----------------------------------------------------------------------------------------------
 
     def _now(self) -> str:
-        return self._clock().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _new_id(self) -> int:
         with self._lock:
@@ -368,7 +369,7 @@ class FakeFreshdesk:
                                            "authorization": request.headers.get("Authorization")})
             return _json({"code": "invalid_credentials",
                           "message": "You have to be logged in to perform this action."}, 401)
-        if request.method in ("POST", "PUT") and not request.mimetype == "application/json":
+        if request.method in ("POST", "PUT") and request.mimetype != "application/json":
             return _json({"code": "invalid_content_type",
                           "message": "Content-Type header should have application/json"}, 415)
         return None

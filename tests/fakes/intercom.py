@@ -37,7 +37,8 @@ import re
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote
 
 from flask import Flask, Response, g, request
@@ -169,7 +170,8 @@ class FakeIntercom:
                 "tags": {"type": "tag.list", "tags": []}, "priority": "none", "sla_applied": None,
                 "statistics": None, "conversation_rating": None, "teammates": {"type": "admin.list", "admins": []},
                 "title": None, "custom_attributes": {}, "ticket": None,
-                "topics": {"type": "topic.list", "topics": [], "total_count": 0}, "linked_objects": {"type": "list", "data": [], "total_count": 0, "has_more": False},
+                "topics": {"type": "topic.list", "topics": [], "total_count": 0},
+                "linked_objects": {"type": "list", "data": [], "total_count": 0, "has_more": False},
                 "ai_agent": None, "ai_agent_participated": False,
             }
             self._override(conversation, fields, "conversation")
@@ -494,7 +496,7 @@ class FakeIntercom:
                                                 "total_pages": max(1, math.ceil(len(items) / per_page))},
                       "total_count": len(items), "data": shown})
 
-    SEARCH_FIELDS = {"id", "state", "open", "created_at", "updated_at"}
+    SEARCH_FIELDS = frozenset({"id", "state", "open", "created_at", "updated_at"})
 
     def _matches(self, conversation: dict[str, Any], query: Any) -> bool | Response:
         if not isinstance(query, dict):

@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from tests.conftest import FIXTURES
-
 from tests.fakes import FakeClaude, FakeZendesk, serve, sign_zendesk, zendesk_event
 
 EMAIL, TOKEN = "bot@acme.test", "tok"
@@ -408,7 +407,7 @@ def test_wrong_key_is_an_authentication_error(claude):
 
 
 def test_the_api_validates_required_fields_and_headers(claude):
-    fake, client = claude
+    _, client = claude
     url = f"{client.base_url}".rstrip("/") + "/v1/messages"
     headers = {"Authorization": "Bearer test", "anthropic-version": "2026-10-21"}
 

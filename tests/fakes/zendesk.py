@@ -10,7 +10,8 @@ checks them against the fixtures. Quirks the fake reproduces on purpose, because
 - `tags` overwrites the list; `additional_tags`/`remove_tags` edit it. A closed ticket refuses updates (422).
 - Every answer carries `X-Rate-Limit`/`X-Rate-Limit-Remaining`; a 429 carries `Retry-After` in whole seconds.
 
-Help Center (Guide), checked against Zendesk's Help Center OpenAPI in tests/connectors/test_zendesk_helpcenter_openapi.py:
+Help Center (Guide), checked against Zendesk's Help Center OpenAPI in
+tests/connectors/test_zendesk_helpcenter_openapi.py:
 - Articles are stored per translation (id, locale); /api/v2/help_center/{locale}/articles lists the translations in
   that locale, /api/v2/help_center/articles those in the default locale. Agents see DRAFTS in these lists
   (`draft: true`). A locale that is not enabled is a 404.
@@ -31,8 +32,9 @@ import json
 import re
 import threading
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote, urlencode
 
 from flask import Flask, Response, g, request
@@ -117,7 +119,7 @@ class FakeZendesk:
         self.token = token
         self.agent_user_id = agent_user_id
         self.rate_limit = rate_limit
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._users: dict[int, dict[str, Any]] = {}
         self._tickets: dict[int, dict[str, Any]] = {}
@@ -264,7 +266,7 @@ class FakeZendesk:
     # ----- internals -----------------------------------------------------------------------------------------------
 
     def _now(self) -> str:
-        return self._clock().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _new_id(self) -> int:
         with self._lock:
@@ -648,7 +650,7 @@ def zendesk_event(ticket_id: int | str, type: str = "zen:event-type:ticket.comme
     unless `event` is given.
     """
     author_id = author_id if author_id is not None else (90_001 if author_is_staff else requester_id)
-    now = time or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = time or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     body_event: dict[str, Any] = {"meta": {"sequence": {"id": uuid.uuid4().hex.upper(), "position": 1}}}
     if type == "zen:event-type:ticket.comment_added":
         body_event["comment"] = {

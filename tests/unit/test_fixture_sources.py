@@ -7,7 +7,8 @@ import re
 
 from tests.conftest import FIXTURES
 
-ROW = re.compile(r"^\| `(?P<file>[^`]+)` \| (?P<repo>[\w.-]+/[\w.-]+) \| `[^`]+` \| `[0-9a-f]+` \| `(?P<sha>[0-9a-f]{64})` \|$")
+ROW = re.compile(r"^\| `(?P<file>[^`]+)` \| (?P<repo>[\w.-]+/[\w.-]+) \| `[^`]+` \| `[0-9a-f]+` "
+                 r"\| `(?P<sha>[0-9a-f]{64})` \|$")
 LICENCE = re.compile(r"^\| (?P<repo>[\w.-]+/[\w.-]+) \| [^|]+ \| `(?P<file>LICENSES/[^`]+)` \|$")
 MAX_BYTES = 2 * 1024 * 1024  # the repository's limit per file
 
