@@ -60,6 +60,7 @@ audit = Table(
     Column("detail", Text, nullable=False),
     Column("at", Float, nullable=False),
     Index("ix_audit_account_ticket", "account", "ticket_id", "id"),  # one ticket's story, in order
+    Index("ix_audit_step_at", "step", "at"),  # the console's handoff reasons over a window
 )
 
 
@@ -335,9 +336,13 @@ class State:
 
     # --- worker heartbeat --------------------------------------------------------------------
     def beat(self, name: str) -> None:
-        with self.engine.begin() as conn:
-            if conn.execute(update(heartbeats).where(heartbeats.c.name == name).values(at=self._now())).rowcount == 0:
-                conn.execute(insert(heartbeats).values(name=name, at=self._now()))
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(update(heartbeats).where(heartbeats.c.name == name)
+                                .values(at=self._now())).rowcount == 0:
+                    conn.execute(insert(heartbeats).values(name=name, at=self._now()))
+        except IntegrityError:
+            pass  # another thread inserted the same name first: its beat counts
 
     def last_beat(self) -> float | None:
         from sqlalchemy import func
