@@ -37,6 +37,8 @@ RETRIES = Counter("deskdraft_retries_total", "Jobs sent back to the queue, by ca
 
 # What pipeline.py records as the post's outcome, in the drafts table's words.
 ACTIONS = {"escalated": "escalate", "public_reply": "reply", "posted_note": "note"}
+# Per worker thread: two runs of one inbox event can overlap (a sweep re-enqueues a slow job), so a job is
+# the thread running it, not its inbox id.
 _jobs: dict[int, dict[str, Any]] = {}
 _jobs_lock = threading.Lock()
 
@@ -51,12 +53,12 @@ def webhook_outcome(status: int, body: Mapping[str, Any] | None) -> str:
 
 def job_started(inbox_id: int) -> None:
     with _jobs_lock:
-        _jobs[inbox_id] = {"last": time.monotonic(), "intent": None}
+        _jobs[threading.get_ident()] = {"inbox_id": inbox_id, "last": time.monotonic(), "intent": None}
 
 
 def job_finished(inbox_id: int, account: str, outcome: str, started: float) -> None:
     with _jobs_lock:
-        _jobs.pop(inbox_id, None)
+        _jobs.pop(threading.get_ident(), None)
     EVENTS.labels(account, outcome).inc()
     JOB_SECONDS.labels(outcome).observe(time.monotonic() - started)
 
@@ -71,8 +73,8 @@ def on_audit(account: str, ticket_id: str, step: str, inbox_id: int | None, deta
     elif step == "gate_changed":
         GATE_CHANGES.labels(str(detail.get("intent")), "promoted" if detail.get("open") else "demoted").inc()
     with _jobs_lock:
-        job = _jobs.get(inbox_id) if inbox_id is not None else None
-        if job is None:
+        job = _jobs.get(threading.get_ident())
+        if job is None or job["inbox_id"] != inbox_id:
             return
         now = time.monotonic()
         STEP_SECONDS.labels(step).observe(now - job["last"])
