@@ -29,12 +29,18 @@ INTENTS = {"order_status": {"description": "Where is my order", "examples": ["Wh
            "payment_dispute": {"description": "Disputes", "examples": ["I dispute this"], "risky": True}}
 
 
+def epoch_of(config) -> dict[str, str]:
+    from drafting import prompts
+    return {"prompt_version": prompts.version(), "model": config.anthropic.model,
+            "knowledge_snapshot": config.autonomy.knowledge_snapshot}
+
+
 @pytest.fixture
 def seeded(make_config, tmp_path, console_env):
     config = make_config(intents=INTENTS, **{"console": {}})
     state = State(config.database_url)
     now = time.time()
-    written = seed(state, ["zendesk"], tickets=300, days=60, now=now)
+    written = seed(state, ["zendesk"], tickets=300, days=60, now=now, epoch=epoch_of(config))
     app = create_app(config, enqueue=lambda _: None, state=state)
     return app, state, config, written
 

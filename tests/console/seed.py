@@ -23,8 +23,11 @@ def _pick(rng: random.Random, weighted: Sequence[tuple[str, float]]) -> str:
 
 
 def seed(state: State, accounts: Sequence[str], tickets: int, days: float, now: float, seed_value: int = 7,
-         intents: Sequence[str] = INTENTS) -> dict[str, Any]:
-    """Write `tickets` tickets over the last `days` days; returns what was written, for tests to compare."""
+         intents: Sequence[str] = INTENTS, epoch: dict[str, str] | None = None) -> dict[str, Any]:
+    """Write `tickets` tickets over the last `days` days; returns what was written, for tests to compare.
+
+    `epoch` (prompt_version, model, knowledge_snapshot) should be the config's, so the gate counts the reviews."""
+    epoch = {"prompt_version": "p1", "model": "claude-test-model", "knowledge_snapshot": "", **(epoch or {})}
     rng = random.Random(seed_value)
     span = days * 86400
     rows: dict[str, list[dict[str, Any]]] = {"inbox": [], "drafts": [], "posts": [], "audit": []}
@@ -55,7 +58,7 @@ def seed(state: State, accounts: Sequence[str], tickets: int, days: float, now: 
         rows["drafts"].append({"draft_ref": ref, "account": account, "ticket_id": ticket_id, "intent": intent,
                                "action": action, "comment_id": f"cm{n}", "confidence": confidence,
                                "text": "Your refund reaches your card within 5 business days.", "language": "en",
-                               "prompt_version": "p1", "model": "claude-test-model", "knowledge_snapshot": "",
+                               **epoch,
                                "created_at": created, "outcome": outcome,
                                "similarity": rng.random() if reviewed else None,
                                "changes": "facts" if outcome in ("rewritten", "discarded") else "",
