@@ -119,7 +119,8 @@ class StateCollector:
         yield GaugeMetricFamily("deskdraft_inbox_oldest_pending_seconds", "Age of the oldest unfinished event",
                                 value=(now - oldest) if oldest else 0.0)
         yield GaugeMetricFamily("deskdraft_inbox_failed", "Events that ended failed (all time)", value=failed)
-        gate = GaugeMetricFamily("deskdraft_gate_open", "1 when the intent has earned public replies", labels=["intent"])
+        gate = GaugeMetricFamily("deskdraft_gate_open", "1 when the intent has earned public replies",
+                                 labels=["intent"])
         for name in sorted(set(config.intents) | set(gates)):
             gate.add_metric([name], float(bool(gates.get(name))))
         yield gate

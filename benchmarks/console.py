@@ -1,6 +1,7 @@
 """Console page times over a seeded year: 100k tickets, 1M audit rows (plus 100k drafts, posts and inbox rows).
 
-    .venv/bin/python benchmarks/console.py [--tickets 100000] [--runs 5] [--db postgresql+psycopg://127.0.0.1/bench]
+    .venv/bin/python benchmarks/console.py [--tickets 100000] [--runs 5]
+                                           [--db postgresql+psycopg://127.0.0.1/bench]
 
 Seeds with bulk inserts (tests/console/seed.py), then requests each page through the Flask app signed in, as a
 browser would (rendering included, network excluded; one warm-up request each), and prints the median and worst time per page. With --db,

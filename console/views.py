@@ -130,7 +130,8 @@ def intent_page_data(config: Any, state: Any, days: int, account: str | None, si
             accounts.append({"account": acct, "tickets": v["tickets"], "drafts": a.get("note", 0) + a.get("reply", 0),
                              "public": a.get("reply", 0), "handoffs": a.get("escalate", 0),
                              "other": sum(c for k, c in a.items() if k not in ("note", "reply", "escalate")),
-                             "reviewed": v["reviewed"], "overridden": v["overridden"], "override_rate": window_stats.rate,
+                             "reviewed": v["reviewed"], "overridden": v["overridden"],
+                             "override_rate": window_stats.rate,
                              "upper_bound": window_stats.upper_bound if v["reviewed"] else None})
         marks = [((e["at"] - since) / (until - since), bool(e["open"]), f'{_when(e["at"])}: {e["evidence"]}')
                  for e in changes.get(name, [])]

@@ -125,4 +125,5 @@ def test_console_in_a_real_browser(seeded, browser):
     finally:
         server.stop()
     if os.environ.get("DESKDRAFT_UPDATE_README_SHOT"):
-        shutil.copyfile(ARTIFACTS / "02-intents.png", Path(__file__).resolve().parents[2] / "docs" / "console-intents.png")
+        readme_shot = Path(__file__).resolve().parents[2] / "docs" / "console-intents.png"
+        shutil.copyfile(ARTIFACTS / "02-intents.png", readme_shot)
