@@ -60,9 +60,21 @@ def formatter(json: bool) -> logging.Formatter:
     return _UTC(TEXT_FORMAT)
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (a test runner swaps it), not the one at start-up."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure(settings: Any, stream: Any = None) -> logging.Handler:
     """Route the root logger (ours, Celery's, gunicorn's app lines) to one handler with ids and timestamps."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.addFilter(ContextFilter())
     handler.setFormatter(formatter(settings.json))
     root = logging.getLogger()
