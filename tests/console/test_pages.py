@@ -126,3 +126,32 @@ def test_reviews_still_needed_examples():
 def test_no_reviews_needed_figure_for_intents_that_cannot_open():
     assert queries.reviews_still_needed(gate.Policy("draft", 0.05, 200, 0.8, False), gate.Stats(0, 0)) is None
     assert queries.reviews_still_needed(gate.Policy("auto_send", 0.05, 200, 0.8, True), gate.Stats(0, 0)) is None
+
+
+def test_the_same_numbers_on_postgresql(make_config, console_env):
+    """bucketing (floor vs cast) and grouping differ between the two databases; the console must not."""
+    from state import State
+    from tests.console.conftest import INTENTS, epoch_of
+    from tests.console.seed import seed
+    from tests.test_state import drop_database, postgres_url
+    from webhooks import create_app
+
+    url = postgres_url()
+    try:
+        config = make_config(intents=INTENTS, state={"url": url})
+        state = State(config.database_url)
+        seed(state, ["zendesk"], tickets=300, days=60, now=time.time(), epoch=epoch_of(config))
+        client = create_app(config, enqueue=lambda _: None, state=state).test_client()
+        sign_in(client)
+        data = client.get("/console/api/intents?days=30").json
+        by_action, tickets, reviewed = db_counts(state, time.time() - 30 * 86400)
+        for row in data["intents"]:
+            for acct in row["accounts"]:
+                assert acct["tickets"] == tickets[row["intent"]]
+                assert (acct["reviewed"], acct["overridden"]) == reviewed.get(row["intent"], (0, 0))
+            assert sum(row["confidence_histogram"]) == sum(c for (i, _), c in by_action.items() if i == row["intent"])
+            assert sum(p[0] for p in row["trend"]["points"]) == reviewed.get(row["intent"], (0, 0))[0]
+        assert client.get("/console/tickets/zendesk/100299").status_code == 200
+        state.dispose()
+    finally:
+        drop_database(url)
