@@ -143,3 +143,13 @@ def test_healthz_needs_no_sign_in_and_the_console_can_be_switched_off(make_confi
     client = create_app(config, enqueue=lambda _: None, state=State(config.database_url)).test_client()
     assert client.get("/console/intents").status_code == 404
     assert client.get("/healthz").status_code in (200, 503)
+
+
+def test_hash_password_command_prints_a_hash_that_signs_in(seeded, monkeypatch):
+    from werkzeug.security import check_password_hash
+    app, *_ = seeded
+    result = app.test_cli_runner().invoke(args=["console", "hash-password"], input="s3cret-pass\ns3cret-pass\n")
+    hashed = result.output.strip().splitlines()[-1]
+    assert result.exit_code == 0 and "s3cret-pass" not in hashed and check_password_hash(hashed, "s3cret-pass")
+    monkeypatch.setenv("DESKDRAFT_CONSOLE_PASSWORD_HASH", hashed)
+    assert sign_in(app.test_client(), "s3cret-pass").status_code == 302
