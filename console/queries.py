@@ -14,6 +14,7 @@ from state import State, audit, drafts, gate_events, posts
 
 OVERRIDES = ("rewritten", "discarded")
 PAGE_SIZE = 50
+HANDOFF_SAMPLE = 2000
 
 
 def _floor(expr: Any, state: State) -> Any:
@@ -52,16 +53,27 @@ def volume(state: State, since: float, until: float, account: str | None) -> dic
     return dict(rows)
 
 
-def handoff_reasons(state: State, since: float, until: float, account: str | None,
-                    top: int = 5) -> dict[str, list[tuple[str, int]]]:
-    """intent → the most frequent reasons its tickets went to a human, from the gate's audit steps."""
+def gate_stats(state: State, since: float, epoch: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """intent → (reviewed, overridden) since a time under a measurement epoch: what the gate counts, in one query."""
+    query = (select(drafts.c.intent, func.count(), func.sum(case((drafts.c.outcome.in_(OVERRIDES), 1), else_=0)))
+             .where(drafts.c.reviewed_at >= since, drafts.c.outcome.is_not(None)).group_by(drafts.c.intent))
+    for column, value in epoch.items():
+        query = query.where(drafts.c[column] == value)
+    with state.engine.connect() as conn:
+        return {intent: (reviewed, int(overridden or 0)) for intent, reviewed, overridden in conn.execute(query)}
+
+
+def handoff_reasons(state: State, since: float, until: float, account: str | None, top: int = 5,
+                    latest: int = HANDOFF_SAMPLE) -> dict[str, list[tuple[str, int]]]:
+    """intent → the most frequent reasons its tickets went to a human, among the latest handoffs in the window
+    (bounded, so a year-long window costs what a month does)."""
     conditions = [audit.c.step == "gate", audit.c.at >= since, audit.c.at < until,
                   audit.c.detail.like('%"action": "escalate"%')]
     if account:
         conditions.append(audit.c.account == account)
     query = (select(drafts.c.intent, audit.c.detail).select_from(audit.join(drafts, and_(
         drafts.c.account == audit.c.account, drafts.c.ticket_id == audit.c.ticket_id,
-        drafts.c.action == "escalate"))).where(*conditions))
+        drafts.c.action == "escalate"))).where(*conditions).order_by(audit.c.at.desc()).limit(latest))
     counts: dict[str, Counter] = defaultdict(Counter)
     with state.engine.connect() as conn:
         for intent, detail in conn.execute(query):
@@ -169,5 +181,5 @@ def ticket_story(state: State, account: str, ticket_id: str, limit: int = 500) -
             "drafts": [dict(d) for d in made], "posts": [dict(p) for p in posted], "truncated": len(steps) == limit}
 
 
-__all__ = ["volume", "handoff_reasons", "confidence_histogram", "override_trend", "gate_changes",
+__all__ = ["gate_stats", "volume", "handoff_reasons", "confidence_histogram", "override_trend", "gate_changes",
            "reviews_still_needed", "recent_tickets", "ticket_story"]

@@ -104,10 +104,32 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ") if ts else "-"
 
 
+def measured_epoch(config: Any) -> dict[str, str]:
+    """The prompt/model/knowledge values a review must have been made under to count (as `report` counts)."""
+    from drafting import prompts
+    values = {"prompt": ("prompt_version", prompts.version()), "model": ("model", config.anthropic.model),
+              "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
+    return dict(values[name] for name in config.autonomy.restart_on)
+
+
+def gate_facts(config: Any, state: Any, now: float) -> dict[str, dict[str, Any]]:
+    """Per intent: the gate as the worker computes it (config window, current epoch, gate.gate_open)."""
+    stats = queries.gate_stats(state, now - config.autonomy.window_days * 86400, measured_epoch(config))
+    facts = {}
+    for name in sorted(set(config.intents) | set(stats)):
+        intent = config.intent(name)
+        policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
+                             intent.risky)
+        reviewed, overridden = stats.get(name, (0, 0))
+        is_open, why = gate.gate_open(policy, gate.Stats(reviewed, overridden))
+        facts[name] = {"reviewed": reviewed, "overridden": overridden, "gate_open": is_open, "why": why}
+    return facts
+
+
 def intent_page_data(config: Any, state: Any, days: int, account: str | None, since: float,
                      until: float) -> list[dict[str, Any]]:
     """Everything the intents page prints, as plain data (the JSON API returns the same)."""
-    gate_rows = {r["intent"]: r for r in admin_cli.intent_rows(config, state, time.time())}
+    gate_rows = gate_facts(config, state, time.time())
     volume = queries.volume(state, since, until, account)
     reasons = queries.handoff_reasons(state, since, until, account)
     histogram = queries.confidence_histogram(state, since, until, account)
@@ -223,7 +245,9 @@ def ticket(account: str, ticket_id: str):
 @bp.get("/savings")
 def savings():
     config, state = _config(), _state()
-    rows = admin_cli.intent_rows(config, state, time.time())
+    now = time.time()
+    volume = queries.volume(state, now - config.autonomy.window_days * 86400, now + 1, None)
+    rows = [{"volume": sum(v["actions"].values()), "public": v["actions"].get("reply", 0)} for v in volume.values()]
     money = admin_cli.savings(config, rows)
     extras = current_app.extensions.get("deskdraft.console_reports", {})  # content gaps, replays, experiments
     return render_template("console/savings.html", money=money, window=config.autonomy.window_days,

@@ -155,3 +155,18 @@ def test_the_same_numbers_on_postgresql(make_config, console_env):
         state.dispose()
     finally:
         drop_database(url)
+
+
+def test_the_console_gate_agrees_with_the_report(seeded):
+    import admin_cli
+    from console.views import gate_facts
+    app, state, config, _ = seeded
+    now = time.time()
+    report = {r["intent"]: r for r in admin_cli.intent_rows(config, state, now)}
+    facts = gate_facts(config, state, now)
+    assert facts.keys() <= report.keys()
+    for name, fact in facts.items():
+        r = report[name]
+        assert (fact["reviewed"], fact["overridden"], fact["gate_open"], fact["why"]) == \
+            (r["reviewed"], r["overridden"], r["gate_open"], r["why"])
+    assert any(f["reviewed"] for f in facts.values())
