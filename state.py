@@ -6,6 +6,7 @@ the only copy of an accepted webhook: the inbox row is, and a sweep re-enqueues 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,7 +336,10 @@ class State:
             conn.execute(insert(audit).values(account=account, ticket_id=str(ticket_id), inbox_id=inbox_id,
                                               step=step, detail=json.dumps(detail, default=str), at=self._now()))
         for listener in self.listeners:
-            listener(account, str(ticket_id), step, inbox_id, detail)
+            try:
+                listener(account, str(ticket_id), step, inbox_id, detail)
+            except Exception:  # an observer (metrics) must never fail the step it observes
+                logging.getLogger(__name__).exception("audit listener failed on %s", step)
 
     # --- worker heartbeat --------------------------------------------------------------------
     def beat(self, name: str) -> None:
