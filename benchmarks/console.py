@@ -32,8 +32,9 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--db", default=None)
+    parser.add_argument("--reuse", default=None, help="a folder seeded by an earlier run (its var/ is kept)")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="deskdraft-console-bench-"))
+    tmp = Path(args.reuse) if args.reuse else Path(tempfile.mkdtemp(prefix="deskdraft-console-bench-"))
     os.environ.update({"BENCH_ZENDESK_TOKEN": "t", "BENCH_ZENDESK_SECRET": "s",
                        "DESKDRAFT_CONSOLE_PASSWORD_HASH": generate_password_hash("bench"),
                        "DESKDRAFT_CONSOLE_SECRET": "bench-secret-key-0123456789", "DESKDRAFT_METRICS_TOKEN": "m"})
@@ -52,15 +53,20 @@ def main() -> None:
         intents=INTENTS, autonomy={"window_days": 30}, **({"state": {"url": args.db}} if args.db else {}))
     config = parse_config(text, "bench.yaml")
     state = State(config.database_url)
-    if args.db:
+    if args.db and not args.reuse:
         metadata.drop_all(state.engine)
         metadata.create_all(state.engine)
     started = time.perf_counter()
-    written = seed(state, ["zendesk", "intercom"], tickets=args.tickets, days=365, now=time.time(),
-                   epoch=epoch_of(config))
+    if args.reuse:
+        print(f"reusing {tmp}")
+        written = None
+    else:
+        written = seed(state, ["zendesk", "intercom"], tickets=args.tickets, days=365, now=time.time(),
+                       epoch=epoch_of(config))
     seeded_in = time.perf_counter() - started
-    print(f"seeded {written['tickets']} tickets, {written['audit']} audit rows in {seeded_in:.1f}s "
-          f"({config.database_url.split(':')[0]})")
+    if written:
+        print(f"seeded {written['tickets']} tickets, {written['audit']} audit rows in {seeded_in:.1f}s "
+              f"({config.database_url.split(':')[0]})")
 
     app = create_app(config, enqueue=lambda _: None, state=state)
     client = app.test_client()
@@ -68,6 +74,7 @@ def main() -> None:
     client.post("/console/login", data={"password": "bench", "csrf_token": csrf_token(page.text)})
     deep_before = time.time() - 200 * 86400
     ticket = str(100000 + args.tickets // 2)
+    print(f"kept in {tmp} (delete it when done)")
     print(f"{'page':45} {'p50 ms':>8} {'max ms':>8}  status")
     for path in PAGES:
         url = path.replace("{deep}", f"/console/tickets?before={deep_before}").replace("{ticket}", ticket)

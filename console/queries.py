@@ -6,8 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, cast, func, select
-from sqlalchemy import Integer as SAInteger
+from sqlalchemy import and_, select
 
 from drafting import gate
 from state import State, audit, drafts, gate_events, posts
@@ -17,50 +16,58 @@ PAGE_SIZE = 50
 HANDOFF_SAMPLE = 2000
 
 
-def _floor(expr: Any, state: State) -> Any:
-    # Bucket numbers are never negative here; PostgreSQL's CAST rounds where SQLite's truncates.
-    return func.floor(expr) if state.engine.dialect.name == "postgresql" else cast(expr, SAInteger)
+def window_summary(state: State, since: float, until: float, account: str | None,
+                   buckets: int = 12) -> dict[str, Any]:
+    """Everything the intents page counts over a window, from two index-only reads.
 
-
-def _where_window(column: Any, since: float, until: float, account: str | None) -> list[Any]:
-    conditions = [column >= since, column < until]
+    Rows are counted here rather than grouped in SQL: a GROUP BY over a year of drafts spends its time in the
+    database's temporary sort (measured: 1.2 s against 0.1 s for reading the covering index), and Python's
+    Counter does not care which database it is."""
+    width = max(86400.0, (until - since) / buckets)
+    made = select(drafts.c.intent, drafts.c.account, drafts.c.action, drafts.c.ticket_id, drafts.c.confidence) \
+        .where(drafts.c.created_at >= since, drafts.c.created_at < until)
+    judged = select(drafts.c.intent, drafts.c.account, drafts.c.outcome, drafts.c.reviewed_at) \
+        .where(drafts.c.reviewed_at >= since, drafts.c.reviewed_at < until, drafts.c.outcome.is_not(None))
     if account:
-        conditions.append(drafts.c.account == account)
-    return conditions
-
-
-def volume(state: State, since: float, until: float, account: str | None) -> dict[tuple[str, str], dict[str, Any]]:
-    """(intent, account) → tickets, actions by kind, reviewed, overridden, in the window."""
-    rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"tickets": 0, "actions": {}, "reviewed": 0,
-                                                                       "overridden": 0})
+        made, judged = made.where(drafts.c.account == account), judged.where(drafts.c.account == account)
+    volume: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+        lambda: {"tickets": 0, "actions": Counter(), "reviewed": 0, "overridden": 0})
+    tickets: dict[tuple[str, str], set[str]] = defaultdict(set)
+    histogram: dict[str, list[int]] = defaultdict(lambda: [0] * 10)
+    trend: dict[str, list[list[int]]] = defaultdict(lambda: [[0, 0] for _ in range(buckets)])
     with state.engine.connect() as conn:
-        for intent, acct, action, count in conn.execute(
-                select(drafts.c.intent, drafts.c.account, drafts.c.action, func.count())
-                .where(*_where_window(drafts.c.created_at, since, until, account))
-                .group_by(drafts.c.intent, drafts.c.account, drafts.c.action)):
-            rows[(intent, acct)]["actions"][action] = count
-        for intent, acct, count in conn.execute(
-                select(drafts.c.intent, drafts.c.account, func.count(func.distinct(drafts.c.ticket_id)))
-                .where(*_where_window(drafts.c.created_at, since, until, account))
-                .group_by(drafts.c.intent, drafts.c.account)):
-            rows[(intent, acct)]["tickets"] = count
-        for intent, acct, reviewed, overridden in conn.execute(
-                select(drafts.c.intent, drafts.c.account, func.count(),
-                       func.sum(case((drafts.c.outcome.in_(OVERRIDES), 1), else_=0)))
-                .where(*_where_window(drafts.c.reviewed_at, since, until, account))
-                .group_by(drafts.c.intent, drafts.c.account)):
-            rows[(intent, acct)].update(reviewed=reviewed, overridden=int(overridden or 0))
-    return dict(rows)
+        for intent, acct, action, ticket_id, confidence in conn.execute(made):
+            volume[(intent, acct)]["actions"][action] += 1
+            tickets[(intent, acct)].add(ticket_id)
+            if confidence is not None:
+                histogram[intent][min(9, max(0, int(confidence * 10)))] += 1
+        for intent, acct, outcome, reviewed_at in conn.execute(judged):
+            overridden = outcome in OVERRIDES
+            row = volume[(intent, acct)]
+            row["reviewed"] += 1
+            row["overridden"] += overridden
+            slot = trend[intent][min(buckets - 1, int((reviewed_at - since) // width))]
+            slot[0] += 1
+            slot[1] += overridden
+    for key, ids in tickets.items():
+        volume[key]["tickets"] = len(ids)
+    return {"volume": {k: {**v, "actions": dict(v["actions"])} for k, v in volume.items()},
+            "histogram": dict(histogram), "bucket_seconds": width,
+            "trend": {k: [tuple(p) for p in v] for k, v in trend.items()}}
 
 
 def gate_stats(state: State, since: float, epoch: dict[str, str]) -> dict[str, tuple[int, int]]:
-    """intent → (reviewed, overridden) since a time under a measurement epoch: what the gate counts, in one query."""
-    query = (select(drafts.c.intent, func.count(), func.sum(case((drafts.c.outcome.in_(OVERRIDES), 1), else_=0)))
-             .where(drafts.c.reviewed_at >= since, drafts.c.outcome.is_not(None)).group_by(drafts.c.intent))
+    """intent → (reviewed, overridden) since a time under a measurement epoch: what the gate counts."""
+    query = select(drafts.c.intent, drafts.c.outcome).where(drafts.c.reviewed_at >= since,
+                                                            drafts.c.outcome.is_not(None))
     for column, value in epoch.items():
         query = query.where(drafts.c[column] == value)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     with state.engine.connect() as conn:
-        return {intent: (reviewed, int(overridden or 0)) for intent, reviewed, overridden in conn.execute(query)}
+        for intent, outcome in conn.execute(query):
+            counts[intent][0] += 1
+            counts[intent][1] += outcome in OVERRIDES
+    return {intent: (n, o) for intent, (n, o) in counts.items()}
 
 
 def handoff_reasons(state: State, since: float, until: float, account: str | None, top: int = 5,
@@ -80,37 +87,6 @@ def handoff_reasons(state: State, since: float, until: float, account: str | Non
             for reason in json.loads(detail).get("reasons", []):
                 counts[intent][str(reason)] += 1
     return {intent: c.most_common(top) for intent, c in counts.items()}
-
-
-def confidence_histogram(state: State, since: float, until: float, account: str | None) -> dict[str, list[int]]:
-    """intent → counts of drafts with confidence in [0, 0.1), [0.1, 0.2) ... [0.9, 1.0]."""
-    bucket = _floor(drafts.c.confidence * 10, state)
-    result: dict[str, list[int]] = defaultdict(lambda: [0] * 10)
-    with state.engine.connect() as conn:
-        for intent, b, count in conn.execute(
-                select(drafts.c.intent, bucket, func.count())
-                .where(drafts.c.confidence.is_not(None), *_where_window(drafts.c.created_at, since, until, account))
-                .group_by(drafts.c.intent, bucket)):
-            result[intent][min(9, max(0, int(b)))] += count
-    return dict(result)
-
-
-def override_trend(state: State, since: float, until: float, account: str | None,
-                   buckets: int = 12) -> tuple[float, dict[str, list[tuple[int, int]]]]:
-    """(bucket seconds, intent → [(reviewed, overridden)] per bucket), by review time."""
-    width = max(86400.0, (until - since) / buckets)
-    index = _floor((drafts.c.reviewed_at - since) / width, state)
-    trend: dict[str, list[list[int]]] = defaultdict(lambda: [[0, 0] for _ in range(buckets)])
-    with state.engine.connect() as conn:
-        for intent, i, reviewed, overridden in conn.execute(
-                select(drafts.c.intent, index, func.count(),
-                       func.sum(case((drafts.c.outcome.in_(OVERRIDES), 1), else_=0)))
-                .where(drafts.c.outcome.is_not(None), *_where_window(drafts.c.reviewed_at, since, until, account))
-                .group_by(drafts.c.intent, index)):
-            slot = trend[intent][min(buckets - 1, int(i))]
-            slot[0] += reviewed
-            slot[1] += int(overridden or 0)
-    return width, {k: [tuple(v) for v in slots] for k, slots in trend.items()}
 
 
 def gate_changes(state: State, since: float, until: float) -> dict[str, list[dict[str, Any]]]:
@@ -181,5 +157,5 @@ def ticket_story(state: State, account: str, ticket_id: str, limit: int = 500) -
             "drafts": [dict(d) for d in made], "posts": [dict(p) for p in posted], "truncated": len(steps) == limit}
 
 
-__all__ = ["gate_stats", "volume", "handoff_reasons", "confidence_histogram", "override_trend", "gate_changes",
+__all__ = ["window_summary", "gate_stats", "handoff_reasons", "gate_changes",
            "reviews_still_needed", "recent_tickets", "ticket_story"]

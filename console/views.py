@@ -130,10 +130,10 @@ def intent_page_data(config: Any, state: Any, days: int, account: str | None, si
                      until: float) -> list[dict[str, Any]]:
     """Everything the intents page prints, as plain data (the JSON API returns the same)."""
     gate_rows = gate_facts(config, state, time.time())
-    volume = queries.volume(state, since, until, account)
+    summary = queries.window_summary(state, since, until, account)
+    volume, histogram, width, trend = summary["volume"], summary["histogram"], summary["bucket_seconds"], \
+        summary["trend"]
     reasons = queries.handoff_reasons(state, since, until, account)
-    histogram = queries.confidence_histogram(state, since, until, account)
-    width, trend = queries.override_trend(state, since, until, account)
     changes = queries.gate_changes(state, since, until)
     names = sorted(set(gate_rows) | {intent for intent, _ in volume})
     result = []
@@ -246,7 +246,7 @@ def ticket(account: str, ticket_id: str):
 def savings():
     config, state = _config(), _state()
     now = time.time()
-    volume = queries.volume(state, now - config.autonomy.window_days * 86400, now + 1, None)
+    volume = queries.window_summary(state, now - config.autonomy.window_days * 86400, now + 1, None)["volume"]
     rows = [{"volume": sum(v["actions"].values()), "public": v["actions"].get("reply", 0)} for v in volume.values()]
     money = admin_cli.savings(config, rows)
     extras = current_app.extensions.get("deskdraft.console_reports", {})  # content gaps, replays, experiments
