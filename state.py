@@ -49,6 +49,7 @@ posts = Table(
     Column("comment_id", String(64)),
     Column("claimed_at", Float, nullable=False),
     Column("posted_at", Float),
+    Index("ix_posts_account_ticket", "account", "ticket_id"),  # the console's ticket page
 )
 
 audit = Table(
