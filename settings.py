@@ -13,6 +13,8 @@ from typing import Any, Mapping
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+import ops_settings as ops
+
 log = logging.getLogger("deskdraft.config")
 CONFIG_ENV = "DESKDRAFT_CONFIG"
 HELPDESK_TYPES = ("zendesk", "intercom", "freshdesk")
@@ -21,7 +23,7 @@ INTERCOM_REGIONS = {"us": "https://api.intercom.io", "eu": "https://api.eu.inter
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 ENV_NAME_ERROR = "must name an environment variable (like ZENDESK_API_TOKEN); the secret itself never goes here"
 SECTIONS = ("knowledge", "queue", "webhooks", "drafting", "state", "defaults", "intents", "routing", "autonomy",
-            "savings", "brand")
+            "savings", "brand", "console", "metrics", "logging")
 
 
 class ConfigError(Exception):
@@ -194,6 +196,9 @@ class Config:
     autonomy: AutonomySettings | None = None
     savings: SavingsSettings | None = None
     brand: BrandSettings | None = None
+    console: ops.ConsoleSettings = field(default_factory=ops.console_settings)
+    metrics: ops.MetricsSettings = field(default_factory=ops.metrics_settings)
+    logging: ops.LoggingSettings = field(default_factory=ops.logging_settings)
     source: str = field(default="", compare=False)
 
     def intent(self, name: str) -> IntentSettings:
@@ -413,6 +418,9 @@ class ConfigSchema(_Strict):
     autonomy = fields.Nested(AutonomySchema, load_default=lambda: AutonomySchema().load({}))
     savings = fields.Nested(SavingsSchema, load_default=lambda: SavingsSchema().load({}))
     brand = fields.Nested(BrandSchema, load_default=lambda: BrandSchema().load({}))
+    console = fields.Nested(ops.ConsoleSchema, load_default=lambda: ops.ConsoleSchema().load({}))
+    metrics = fields.Nested(ops.MetricsSchema, load_default=lambda: ops.MetricsSchema().load({}))
+    logging = fields.Nested(ops.LoggingSchema, load_default=lambda: ops.LoggingSchema().load({}))
 
     @validates_schema
     def auto_send_needs_a_high_bar(self, data: dict, **kwargs: Any) -> None:
@@ -457,6 +465,8 @@ class ConfigSchema(_Strict):
                                        "risk_patterns": {k: tuple(v) for k, v in data["routing"]["risk_patterns"].items()}}),
             autonomy=AutonomySettings(**{**data["autonomy"], "restart_on": tuple(data["autonomy"]["restart_on"])}),
             savings=SavingsSettings(**data["savings"]), brand=BrandSettings(**data["brand"]),
+            console=ops.console_settings(data["console"]), metrics=ops.metrics_settings(data["metrics"]),
+            logging=ops.logging_settings(data["logging"]),
         )
 
 

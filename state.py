@@ -6,13 +6,14 @@ the only copy of an accepted webhook: the inbox row is, and a sweep re-enqueues 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from sqlalchemy import (Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine,
-                        event, insert, select, update)
+from sqlalchemy import (Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
+                        create_engine, event, insert, select, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -33,6 +34,7 @@ inbox = Table(
     Column("enqueued_at", Float, nullable=False),
     Column("finished_at", Float),
     UniqueConstraint("account", "event_id", name="uq_inbox_event"),
+    Index("ix_inbox_status_enqueued", "status", "enqueued_at"),  # backlog, oldest pending, the sweep
 )
 
 # One row per draft ref (account:ticket:customer-comment): the claim taken before posting and the
@@ -47,6 +49,7 @@ posts = Table(
     Column("comment_id", String(64)),
     Column("claimed_at", Float, nullable=False),
     Column("posted_at", Float),
+    Index("ix_posts_account_ticket", "account", "ticket_id"),  # the console's ticket page
 )
 
 audit = Table(
@@ -58,6 +61,8 @@ audit = Table(
     Column("step", String(40), nullable=False),
     Column("detail", Text, nullable=False),
     Column("at", Float, nullable=False),
+    Index("ix_audit_account_ticket", "account", "ticket_id", "id"),  # one ticket's story, in order
+    Index("ix_audit_step_at", "step", "at"),  # the console's handoff reasons over a window
 )
 
 
@@ -81,6 +86,11 @@ drafts = Table(
     Column("similarity", Float),
     Column("changes", String(200)),
     Column("reviewed_at", Float, index=True),
+    # The console: its window's counts read from the index alone (a year stays fast), and the ticket list.
+    Index("ix_drafts_window", "created_at", "intent", "account", "action", "ticket_id", "confidence"),
+    Index("ix_drafts_reviewed_window", "reviewed_at", "intent", "account", "outcome"),
+    Index("ix_drafts_intent_created", "intent", "created_at"),
+    Index("ix_drafts_account_created", "account", "created_at"),
 )
 
 # Every time an intent's gate opens or closes, with the numbers that did it.
@@ -90,6 +100,13 @@ gate_events = Table(
     Column("intent", String(64), nullable=False, index=True),
     Column("open", Integer, nullable=False),
     Column("evidence", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+# The worker's last sign of life, read by /healthz (any host may run the worker, so it lives here).
+heartbeats = Table(
+    "heartbeats", metadata,
+    Column("name", String(100), primary_key=True),
     Column("at", Float, nullable=False),
 )
 
@@ -140,6 +157,7 @@ class State:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
         self._now = clock
+        self.listeners: list[Any] = []  # called after each audit step: (account, ticket_id, step, inbox_id, detail)
 
     # --- inbox -------------------------------------------------------------------------------
     def record_event(self, account: str, event_id: str, ticket_id: str, kind: str) -> int | None:
@@ -318,6 +336,26 @@ class State:
         with self.engine.begin() as conn:
             conn.execute(insert(audit).values(account=account, ticket_id=str(ticket_id), inbox_id=inbox_id,
                                               step=step, detail=json.dumps(detail, default=str), at=self._now()))
+        for listener in self.listeners:
+            try:
+                listener(account, str(ticket_id), step, inbox_id, detail)
+            except Exception:  # an observer (metrics) must never fail the step it observes
+                logging.getLogger(__name__).exception("audit listener failed on %s", step)
+
+    # --- worker heartbeat --------------------------------------------------------------------
+    def beat(self, name: str) -> None:
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(update(heartbeats).where(heartbeats.c.name == name)
+                                .values(at=self._now())).rowcount == 0:
+                    conn.execute(insert(heartbeats).values(name=name, at=self._now()))
+        except IntegrityError:
+            pass  # another thread inserted the same name first: its beat counts
+
+    def last_beat(self) -> float | None:
+        from sqlalchemy import func
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.max(heartbeats.c.at))).scalar()
 
     def audit_trail(self, account: str, ticket_id: str) -> Iterator[dict[str, Any]]:
         with self.engine.connect() as conn:

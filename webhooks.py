@@ -15,7 +15,9 @@ import click
 from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+import logging_setup
 from connectors import Ignored, MalformedPayload, build_connectors
+from console.cli import console_cli
 from settings import Config, ConfigError, LiveConfig, load_config
 from state import State
 
@@ -63,15 +65,6 @@ def receive(account: str):
     return _reply(202, status="queued", inbox_id=inbox_id)
 
 
-@bp.get("/healthz")
-def health():
-    config = _current_config()
-    live: LiveConfig | None = current_app.extensions["deskdraft.live"]
-    error = live.error if live else None
-    return _reply(200, status="config_error" if error else "ok", config=config.source,
-                  accounts=sorted(config.helpdesks), config_error=error)
-
-
 def _current_config() -> Config:
     live: LiveConfig | None = current_app.extensions["deskdraft.live"]
     return live.current() if live else current_app.extensions["deskdraft.config"]
@@ -109,6 +102,25 @@ def _celery_enqueue(config: Config) -> Callable[[int], None]:
     return lambda inbox_id: worker.process_event.delay(inbox_id)
 
 
+def _install_operations(app: Flask, config: Config) -> None:
+    """/healthz, /metrics and (unless it has its own address) the operator console at /console."""
+    import console
+    import ops_routes
+
+    live: LiveConfig | None = app.extensions["deskdraft.live"]
+
+    def current() -> Config:
+        return live.current() if live else config
+
+    def state() -> State:
+        with app.app_context():
+            return _service("state")
+
+    ops_routes.install(app, current, state, lambda: live.error if live else None)
+    if config.console.enabled and not config.console.bind:
+        console.install(app, current, state)
+
+
 def create_app(config: Config | None = None, enqueue: Callable[[int], None] | None = None,
                state: State | None = None) -> Flask:
     """App factory: tests pass a config and an enqueue function; production reads config.yaml."""
@@ -118,6 +130,7 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
     import setup_cli
 
     cli.register(app)
+    app.cli.add_command(console_cli)
     setup_cli.register(app)
     admin_cli.register(app)
     if config is None:
@@ -141,7 +154,9 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
     app.extensions["deskdraft.services"] = services
     app.register_blueprint(bp)
     app.register_error_handler(HTTPException, _json_errors)
+    _install_operations(app, config)
     if click.get_current_context(silent=True) is None:
+        logging_setup.configure(config.logging)
         with app.app_context():  # serving: open the database and the broker now, not in the first request
             _service("state")
             _service("enqueue")

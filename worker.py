@@ -19,6 +19,7 @@ from celery.signals import worker_ready
 
 import pipeline
 import queue_transport
+import worker_signals  # noqa: F401  logs with ids, metrics and the heartbeat, on Celery's signals
 from connectors import PermanentHelpdeskError, TransientHelpdeskError, build_connectors
 from drafting.claude import RETRYABLE as MODEL_RETRYABLE
 from drafting.claude import Drafter

@@ -113,12 +113,6 @@ def test_broker_down_still_accepts_and_keeps_the_event(make_config, tmp_path):
     assert state.stalled_events(older_than_seconds=-1) == [event]
 
 
-def test_health_names_the_config(setup):
-    client, _, _ = setup
-    response = client.get("/healthz")
-    assert response.status_code == 200 and response.json["accounts"] == ["zendesk"]
-
-
 def test_server_refuses_to_start_on_a_bad_config(tmp_path, monkeypatch):
     bad = tmp_path / "config.yaml"
     bad.write_text("helpdesks: {}\nanthropic: {model: m}\n")

@@ -49,8 +49,8 @@ def free_port() -> int:
 
 
 def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
+    try:  # 503: serving, but a component (the worker, started next) is not up yet
+        return httpx.get(url, timeout=1).status_code in (200, 503)
     except httpx.HTTPError:
         return False
 
@@ -74,6 +74,8 @@ class Stack:
     extra_config: dict = field(default_factory=dict)  # top-level sections merged into the test config
     kb_kinds: dict = field(default_factory=dict)  # file name -> kind ("policy") for the ingested knowledge
     claude: FakeClaude = field(default_factory=lambda: FakeClaude(api_key=ANTHROPIC_KEY))
+    extra_env: dict = field(default_factory=dict)  # e.g. PROMETHEUS_MULTIPROC_DIR for the metrics test
+    web_workers: int = 1
     worker: subprocess.Popen | None = None
     servers: list[Any] = field(default_factory=list)
 
@@ -90,7 +92,7 @@ class Stack:
                                                 only_helpdesks={self.desk.name: self.desk.account(zd.url)},
                                                 knowledge={"embedding": "minilm-int8", "min_score": 0.2},
                                                 queue=queue, **self.extra_config))
-        self.env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(self.config_path), "HF_HUB_OFFLINE": "1"}
+        self.env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(self.config_path), "HF_HUB_OFFLINE": "1", **self.extra_env}
         if self.with_model:
             self.env["TEST_ANTHROPIC_KEY"] = ANTHROPIC_KEY
         else:
@@ -107,7 +109,8 @@ class Stack:
         port = free_port()
         self.web_url = f"http://127.0.0.1:{port}"
         self.web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
+            [sys.executable, "-m", "gunicorn", "--config", "python:gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(self.web_workers), "--threads", "4",
              "webhooks:create_app()"], cwd=REPO, env=self.env, stdout=subprocess.DEVNULL,
             stderr=(self.tmp / "web.log").open("w"), start_new_session=True)
         wait_for(lambda: _answers(f"{self.web_url}/healthz") or self.web.poll() is not None, 60, "gunicorn")
