@@ -148,7 +148,7 @@ nid = [
     ("en", "My SSN is 536-90-4417", "536-90-4417"), ("en", "social security number 536904417", "536904417"),
     ("en", "SSN: 078 05 1121", "078 05 1121"), ("en", "ssn 212-09-9999 on the form", "212-09-9999"),
     ("en", "Social Security No. 451239876", "451239876"),
-    ("en", "NI number QQ 12 34 56 C", "QQ 12 34 56 C"), ("en", "National Insurance: AB123456C", "AB123456C"),
+    ("en", "NI number JG 10 37 59 A", "JG 10 37 59 A"), ("en", "National Insurance: AB123456C", "AB123456C"),
     ("sv", "personnummer 8112189876", "8112189876"), ("sv", "personnummer 811218 9876", "811218 9876"),
     ("sv", "Mitt personnummer är 19811218-9876", "19811218-9876"), ("sv", "pnr 811218-9876", "811218-9876"),
     ("sv", "personnr: 198112189876", "198112189876"),
