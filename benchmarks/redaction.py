@@ -5,6 +5,10 @@ codes, SKUs, amounts, delivery dates...) counts as a false hide when it does not
 `people` give the redactor the ticket's own user data, as the pipeline does. NAME_FREE_TEXT (names no ticket data
 carries) is reported but not claimed: see the README.
 
+Second, independent check (when ../shared/datasets is there): Bitext's customer-support requests (CDLA-Sharing-1.0),
+labelled by Bitext with entity tags: their order and invoice ids, amounts, cities and countries must survive, and a
+request with no person tagged should come out untouched.
+
 Usage: .venv/bin/python benchmarks/redaction.py [--misses]
        python benchmarks/redaction.py --spacy-model en_core_web_sm   (in an environment with spaCy: measures its
        PERSON entities as a free-text name detector on the same set, without touching the product code)
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -56,6 +61,39 @@ def table(found: Counter, total: Counter, kept_total: int, false_hides: int) -> 
     return "\n".join(rows)
 
 
+BITEXT = Path(os.environ.get("DESKDRAFT_DATASETS") or ROOT.parent / "shared" / "datasets") / "bitext-customer-support" / \
+    "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+BITEXT_KEEP = {"order_id", "invoice_id", "refund_amount", "delivery_city", "delivery_country"}
+
+
+def bitext_rows() -> list[dict[str, str]]:
+    import csv
+
+    with BITEXT.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def score_bitext(redact_text, show_misses: bool) -> str:  # type: ignore[no-untyped-def]
+    rows = bitext_rows()
+    kept = lost = touched = untagged = 0
+    examples = []
+    for row in rows:
+        out = redact_text(row["instruction"])
+        if row["entity_type"] in BITEXT_KEEP:
+            kept += 1
+            if row["entity_value"] not in out:
+                lost += 1
+                examples.append(f"BITEXT LOST {row['entity_type']}: {row['entity_value']!r} -> {out!r}")
+        if row["entity_type"] != "person_name":
+            untagged += 1
+            if out != row["instruction"]:
+                touched += 1
+                examples.append(f"BITEXT CHANGED: {row['instruction']!r} -> {out!r}")
+    result = (f"Bitext requests ({len(rows)}): tagged ids/amounts/places lost {lost}/{kept} ({lost / kept:.1%}); "
+              f"requests without a person changed {touched}/{untagged} ({touched / untagged:.1%})")
+    return result + ("\n" + "\n".join(examples[:40]) if show_misses and examples else "")
+
+
 def run_product(show_misses: bool) -> None:
     sys.path.insert(0, str(ROOT))
     from knowledge.redact import Redactor
@@ -72,6 +110,8 @@ def run_product(show_misses: bool) -> None:
     print(table(found, total, kept_total, false_hides))
     if show_misses:
         print("\n" + "\n".join(misses))
+    if BITEXT.exists():
+        print("\n" + score_bitext(lambda text: Redactor().redact(text).text, show_misses))
 
 
 def run_spacy(model: str) -> None:
@@ -96,6 +136,12 @@ def run_spacy(model: str) -> None:
     wrong_cases = sum(1 for c in CASES if not c["hide"] and "[NAME]" in redact_case(c))
     print(f"  must-keep values lost: {false_hides}/{kept_total}; hard-negative texts with a [NAME]: "
           f"{wrong_cases}/{sum(1 for c in CASES if not c['hide'])}; other kinds' values covered: {other}")
+    if BITEXT.exists():
+        rows = bitext_rows()
+        people = [r for r in rows if r["entity_type"] == "person_name"]
+        hit = sum(1 for r in people if r["entity_value"] not in redact_case({"text": r["instruction"]}))
+        print(f"  Bitext person_name hidden {hit}/{len(people)}; "
+              + score_bitext(lambda text: redact_case({"text": text}), False))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import phonenumbers
 from stdnum import iban as std_iban, luhn as std_luhn
@@ -212,7 +213,9 @@ def _compact(value: str) -> str:
 
 # Formats distinctive enough to hide without a keyword: (pattern, check on the matched text).
 _ID_FORMATS: tuple[tuple[re.Pattern[str], Callable[[str], bool]], ...] = (
-    (re.compile(r"(?<![\w-])\d{3}([- ])\d{2}\1\d{4}(?![\w-])"), lambda v: _valid(us_ssn, _compact(v))),
+    # SSN with separators: the SSA's area/group/serial rules (stdnum also refuses numbers once printed in
+    # advertisements, such as 078-05-1120, which people then used as their own: hidden all the same).
+    (re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])"), lambda v: True),
     (re.compile(r"\b(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"),
      lambda v: True),
     (re.compile(r"(?<![\w-])(?:19|20)?\d{6}[-+]\d{4}(?![\w-])|(?<![\w-])(?:19|20)\d{10}(?![\w-])"),
@@ -330,13 +333,26 @@ _PHONE_WORD = re.compile(
     r"(\+?\(?\d[\d ().\-/]{5,20}\d)", re.I)
 _PHONE_CANDIDATE = re.compile(r"(?<![\w.,/+-])(?:\+|\()?\d[\d ()./-]{5,22}\d(?![\w-]|[.,]\d)")
 # Dates (05.02.2024, 2024-03-14) and year ranges (2024-2025) are valid numbers in some numbering plan.
-_NOT_A_PHONE = re.compile(r"\d{1,4}([./-])\d{1,2}\1\d{1,4}|(?:19|20)\d\d[-/](?:19|20)\d\d")
+_NOT_A_PHONE = re.compile(r"\d{1,4}([./-])\d{1,2}\1\d{1,4}|(?:19|20)\d\d[-/](?:19|20)\d\d|"
+                         r"(?:19|20)\d\d([./-])\d{1,2}\2\d{1,2}(?:\2\d+)*")  # a build stamp: 2024.11.30.1
 PHONE_REGIONS = ("GB", "US", "DE", "AT", "CH", "FR", "BE", "ES", "NL", "SE", "NO", "DK", "FI", "IT", "PT", "BR",
                  "IE", "MX", "AU")
 
 
 def _digit_count(text: str) -> int:
     return sum(c.isdigit() for c in text)
+
+
+@lru_cache(maxsize=4096)
+def _valid_somewhere(raw: str) -> bool:
+    """Whether a written number is a valid phone number in one of the supported countries' numbering plans."""
+    for region in (None,) if raw.startswith("+") else PHONE_REGIONS:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(raw, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            continue
+    return False
 
 
 def _numbering_plan_spans(text: str) -> Iterator[Span]:
@@ -347,13 +363,8 @@ def _numbering_plan_spans(text: str) -> Iterator[Span]:
             continue
         if _digit_count(raw) < 8 or _NOT_A_PHONE.fullmatch(raw):
             continue
-        for region in PHONE_REGIONS:
-            found = False
-            for match in phonenumbers.PhoneNumberMatcher(raw, region, leniency=phonenumbers.Leniency.VALID):
-                found = True
-                yield candidate.start() + match.start, candidate.start() + match.end
-            if found or raw[0] == "+":
-                break
+        if _valid_somewhere(raw):
+            yield candidate.span()
 
 
 def _phone_spans(text: str) -> Iterator[Span]:
