@@ -31,6 +31,10 @@ COMMON_WORDS = {"will", "may", "mark", "grace", "rose", "bill", "frank", "june",
                 "mayer", "major", "sang", "son", "ben", "jo", "lo", "liv", "ole", "bo", "per", "kim", "sol", "mar",
                 "sommer", "winter", "klein", "groß", "gross", "lang", "kurz", "neu", "alt", "weiss", "weiß", "roth",
                 "blanc", "petit", "grand", "blanco", "rubio", "bueno"}
+# Helpdesk display names that are roles, not people ("Customer", "Support Agent", "Acme Support"): never taken.
+GENERIC = {"customer", "customers", "agent", "agents", "support", "team", "admin", "administrator", "user", "client",
+           "kunde", "service", "services", "help", "helpdesk", "desk", "bot", "system", "info", "sales", "billing",
+           "operator", "assistant", "care", "contact", "unknown", "guest", "visitor", "lead", "member", "staff"}
 ROLE_LABELS = {"customer": "CUSTOMER_NAME", "agent": "AGENT_NAME"}
 
 
@@ -59,7 +63,7 @@ def _spellings(text: str) -> set[str]:
 
 def _parts(name: str) -> list[str]:
     words = [w.strip(".,'’") for w in name.split()]
-    parts = [w for w in words if len(w) >= 2 and w.lower() not in PARTICLES]
+    parts = [w for w in words if len(w) >= 2 and w.lower() not in PARTICLES | GENERIC]
     for word in list(parts):  # Al-Rashid: also "Rashid"
         parts += [p for p in word.split("-") if len(p) >= 3 and p.lower() not in PARTICLES and p != word]
     return parts
@@ -81,7 +85,8 @@ def _alternatives(person: PersonLike) -> tuple[list[str], list[str]]:
     parts = _parts(name)
     any_case: set[str] = set()
     capital_only: set[str] = set()
-    for text in [name, *parts]:
+    whole = [name] if parts and any(w.lower() not in GENERIC for w in name.split()) else []
+    for text in [*whole, *parts]:
         is_word = text in parts and text.lower() in COMMON_WORDS
         for spelling in _spellings(text):
             (capital_only if is_word else any_case).add(spelling)
