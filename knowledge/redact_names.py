@@ -74,8 +74,7 @@ def _email_local(email: str | None, parts: Iterable[str]) -> str | None:
         return None
     local = email.split("@", 1)[0]
     letters = _fold(re.sub(r"[^\w]", "", local)).lower()
-    spelled = any(len(p) >= 3 and (_fold(p).lower() in letters or _spellings(p.lower()) & {letters})
-                  for p in parts)
+    spelled = any(len(p) >= 3 and any(_fold(s) in letters for s in _spellings(p.lower())) for p in parts)
     return local if spelled and len(local) >= 4 else None
 
 
@@ -128,6 +127,14 @@ def known_names(people: Iterable[PersonLike]) -> list[KnownName]:
 
 
 def name_spans(text: str, names: Iterable[KnownName]) -> Iterator[tuple[Span, str]]:
+    """Where each known name is; parts of one name next to each other ("JÜRGEN MULLER") make one span."""
     for known in names:
-        for match in known.pattern.finditer(text):
-            yield match.span(), known.placeholder
+        spans = [m.span() for m in known.pattern.finditer(text)]
+        merged: list[list[int]] = []
+        for start, end in spans:
+            if merged and not text[merged[-1][1]:start].strip():
+                merged[-1][1] = end
+            else:
+                merged.append([start, end])
+        for start, end in merged:
+            yield (start, end), known.placeholder
