@@ -30,9 +30,9 @@ TARGETS = {"CARD": 0.99, "IBAN": 0.99, "EMAIL": 0.99, "PHONE": 0.99}
 UNCLAIMED = {"NAME_FREE_TEXT"}
 
 
-def score(redact_case) -> tuple[Counter, Counter, int, int, list[str]]:  # type: ignore[no-untyped-def]
+def score(redact_case, holdout: bool = False) -> tuple[Counter, Counter, int, int, list[str]]:  # type: ignore[no-untyped-def]
     found, total, kept_total, false_hides, misses = Counter(), Counter(), 0, 0, []
-    for case in CASES:
+    for case in (c for c in CASES if c.get("holdout", False) == holdout):
         out = redact_case(case)
         for kind, value in case["hide"]:
             total[kind] += 1
@@ -105,11 +105,15 @@ def run_product(show_misses: bool) -> None:
     started = time.perf_counter()
     found, total, kept_total, false_hides, misses = score(redact_case)
     ms = (time.perf_counter() - started) * 1000 / len(CASES)
-    print(f"{len(CASES)} cases, {sum(total.values())} identifiers, {kept_total} must-keep values; "
+    print(f"{len(CASES) - sum(c.get('holdout', False) for c in CASES)} cases, {sum(total.values())} identifiers, {kept_total} must-keep values; "
           f"{ms:.2f} ms a case\n")
     print(table(found, total, kept_total, false_hides))
     if show_misses:
         print("\n" + "\n".join(misses))
+    h_found, h_total, h_kept, h_lost, h_misses = score(redact_case, holdout=True)
+    print(f"\nHeld-out cases (written after the detectors were done, never tuned on): "
+          f"hidden {sum(h_found.values())}/{sum(h_total.values())}, must-keep lost {h_lost}/{h_kept}")
+    print("\n".join(h_misses))
     if BITEXT.exists():
         print("\n" + score_bitext(lambda text: Redactor().redact(text).text, show_misses))
 
