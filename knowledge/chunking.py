@@ -348,7 +348,8 @@ def past_ticket_document(ticket: Any, *, source_id: str, updated_at: str) -> Doc
     redactor = Redactor(getattr(ticket, "people", ()))
     text = redactor.redact(f"Customer: {question.body.strip()}\n\nAgent: {answer.body.strip()}").text
     return text_document(source_id=source_id, title=redactor.redact(ticket.subject).text or f"Ticket {ticket.id}",
-                         url=ticket.url, kind="past_ticket", locale=ticket.locale or "", updated_at=updated_at, text=text)
+                         url=ticket.url, kind="past_ticket", locale=ticket.locale or "", updated_at=updated_at,
+                         text=text)
 
 
 def past_ticket_documents(connector: Any, listed: Any, known: Any, kind: str = "ticket") -> Any:

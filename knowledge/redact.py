@@ -398,7 +398,8 @@ _EN_ADDRESS = re.compile(
 _LOWER_STOP = r"(?!(?:the|a|an|on|in|of|my|your|our|and|or|to|at|for|by|from|with|items?|days?|main roads?)\b)"
 # "12 main street": lowercase is taken only with an unmistakable street word.
 _EN_LOWER_ADDRESS = re.compile(
-    rf"(?<![\w.,])\d{{1,5}}[a-z]?,? (?:{_LOWER_STOP}[a-z][a-z'-]+ ){{1,3}}(?:street|avenue|road|boulevard|lane|drive)\b")
+    rf"(?<![\w.,])\d{{1,5}}[a-z]?,? (?:{_LOWER_STOP}[a-z][a-z'-]+ ){{1,3}}"
+    r"(?:street|avenue|road|boulevard|lane|drive)\b")
 _FR_ADDRESS = re.compile(
     r"(?<![\w.,])\d{1,4}(?: ?(?:bis|ter))?,? (?:rue|avenue|av\.|boulevard|bd|place|chemin|allée|impasse|quai|route|"
     rf"cours|square) (?:(?:de la|de l'|du|des|de|d'|la|le|les|l') ?)*{_CAP}(?: {_CAP}){{0,3}}", re.I)

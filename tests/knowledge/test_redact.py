@@ -119,7 +119,8 @@ class _P:
 
 
 def test_known_names_get_one_placeholder_each_for_the_whole_ticket_and_come_back_on_restore():
-    people = [_P("Jürgen Müller", "j.mueller@web.de"), _P("Anna Schmidt", None, "agent"), _P("Tom Becker", None, "agent")]
+    people = [_P("Jürgen Müller", "j.mueller@web.de"), _P("Anna Schmidt", None, "agent"),
+              _P("Tom Becker", None, "agent")]
     redactor = Redactor(people)
     first = redactor.redact("Hallo Frau Schmidt, hier ist Jürgen Müller (j.mueller).").text
     second = Redactor(people).redact("Gruß, J. Mueller. PS: Tom sagte, JÜRGEN MULLER bekommt es morgen").text
