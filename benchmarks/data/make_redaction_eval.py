@@ -460,7 +460,7 @@ for case in CASES[HOLDOUT_FROM:]:
 
 if __name__ == "__main__":
     out = Path(__file__).with_name("redaction_eval.json")
-    out.write_text(json.dumps(CASES, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    out.write_text("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in CASES) + "\n]\n", encoding="utf-8")
     kinds: dict[str, int] = {}
     for c in CASES:
         for k, _ in c["hide"]:
