@@ -15,6 +15,7 @@ from connectors.base import Comment, Connector, Ticket
 from drafting import checks, confidence as conf, gate, notes, prompts, review
 from drafting.claude import Drafter, MalformedDraft
 from drafting.routing import IntentSpec, Route, route
+from knowledge.redact import Redactor, find_placeholders
 from settings import Config
 from state import InboxEvent, State
 
@@ -121,6 +122,7 @@ class _Draft:
     problems: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     model_asks_human: str | None = None
+    posted: str | None = None  # the reply as written into the ticket: the ticket's people's names restored
 
 
 def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Outcome:
@@ -151,6 +153,9 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
                            holds=holds + draft.problems, model_available=deps.drafter is not None,
                            paused=config.autonomy.paused)
     decision = gate.decide(policy, stats, signals)
+    if decision.action == gate.REPLY and find_placeholders(draft.posted or ""):  # never public with one left
+        decision = gate.Decision(gate.NOTE, (*decision.reasons, "a placeholder is left in the draft"),
+                                 decision.gate_open)
     gate_evidence = gate.gate_open(policy, stats)[1]
     if deps.state.note_gate_state(intent.name, decision.gate_open, gate_evidence):
         audit("gate_changed", intent=intent.name, open=decision.gate_open, evidence=gate_evidence)
@@ -159,13 +164,13 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
 
     if decision.action == gate.ESCALATE:
         body = notes.handoff_note(ref, decision.reasons, routed, draft.confidence, [c.body for c in [*earlier, *burst]],
-                                  draft.reply, passages)
+                                  draft.posted, passages)
         tags = [*config.routing.escalation_tags, *intent.tags]
         group = intent.group or config.routing.escalation_group
         comment_id = connector.escalate(ticket.id, body, tags, group)
         kind, where = "escalated", "handoff_note"
     elif decision.action == gate.REPLY:
-        body = notes.public_reply(ref, draft.reply or "", config.drafting.assistant_name, config.brand.name)
+        body = notes.public_reply(ref, draft.posted or "", config.drafting.assistant_name, config.brand.name)
         comment_id = connector.post_reply(ticket.id, body)
         kind, where = "public_reply", "public_reply"
     elif deps.drafter is None or draft.reply is None:
@@ -176,7 +181,7 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
     else:
         reasons = needs_human_reasons(draft, passages, config)
         kept = [r for r in decision.reasons if intent.autonomy == "auto_send" and not r.startswith("autonomy is")]
-        body = notes.draft_note(ref, draft.reply, draft.confidence or 0.0, draft.cited, reasons, draft.missing,
+        body = notes.draft_note(ref, draft.posted or "", draft.confidence or 0.0, draft.cited, reasons, draft.missing,
                                 intent=routed.intent, kept_private=kept if intent.autonomy == "auto_send" else ())
         comment_id = connector.post_note(ticket.id, body)
         kind, where = "posted_note", "internal_note"
@@ -208,7 +213,12 @@ def _draft(ticket: Ticket, passages: Sequence[Any], routed: Route, deps: Deps, a
     audit("drafted", model=made.model, prompt_version=prompts.version(), input_tokens=made.input_tokens,
           output_tokens=made.output_tokens, confidence=score, self_confidence=made.self_confidence,
           cited=[p.id for p in cited], invented=invented, problems=list(checked.problems), draft=made.reply)
-    return _Draft(reply=made.reply or None, confidence=score, cited=cited, problems=checked.problems,
+    # Names the model saw as placeholders go back (this reply stays on the same ticket); any other placeholder
+    # ([EMAIL], [CARD]...) cannot be filled by code: the draft stays private and the note says what to fill in.
+    posted = Redactor(ticket.people).restore(made.reply)
+    left = find_placeholders(posted)
+    problems = checked.problems + ((f"the draft contains {', '.join(left)}: fill in before sending",) if left else ())
+    return _Draft(reply=made.reply or None, confidence=score, cited=cited, problems=problems, posted=posted or None,
                   missing=made.missing_information,
                   model_asks_human=(made.needs_human_reason or "no reason given") if made.needs_human else None)
 

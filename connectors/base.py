@@ -49,6 +49,15 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone the helpdesk's own data names on a ticket: their name is hidden from the model and the index."""
+
+    name: str
+    email: str | None
+    role: str  # "customer" (the requester) | "agent" | "other" (cc'd or other end users)
+
+
+@dataclass(frozen=True)
 class Ticket:
     account: str
     id: str
@@ -60,6 +69,7 @@ class Ticket:
     tags: tuple[str, ...] = ()
     locale: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    people: tuple[Person, ...] = ()  # the requester first; knowledge.redact gives each a stable placeholder
 
     @property
     def latest(self) -> Comment | None:

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
+from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from settings import HelpdeskAccount, WebhookSettings
 
@@ -142,6 +142,7 @@ class FreshdeskConnector(LazyClient):
         rpm = account.requests_per_minute
         self._budget = RequestBudget(rpm, clock, sleep) if rpm else None
         self._agents: dict[str, bool] = {}  # user id → is an agent; agents are few and rarely change
+        self._agent_names: dict[str, str] = {}  # agent id → name, read with the check above
 
     def _build_client(self) -> httpx.Client:
         hooks = {"request": [lambda request: self._budget.acquire()]} if self._budget else {}
@@ -193,7 +194,8 @@ class FreshdeskConnector(LazyClient):
 
     def fetch_ticket(self, ticket_id: str) -> Ticket | None:
         try:
-            raw = self._send("GET", f"/api/v2/tickets/{ticket_id}").json()
+            # include=requester (one more API credit): the requester's name and email, hidden from the model.
+            raw = self._send("GET", f"/api/v2/tickets/{ticket_id}", params={"include": "requester"}).json()
         except PermanentHelpdeskError as exc:
             if exc.status == 404:
                 return None
@@ -209,7 +211,16 @@ class FreshdeskConnector(LazyClient):
             status=STATUS_NAMES.get(status, str(status)), requester_id=requester,
             url=f"{self._settings.base_url}/a/tickets/{raw['id']}", comments=tuple(comments),
             tags=tuple(raw.get("tags") or ()),
-            extra={k: raw.get(k) for k in ("group_id", "responder_id", "priority", "source", "type")})
+            extra={k: raw.get(k) for k in ("group_id", "responder_id", "priority", "source", "type")},
+            people=self._people(raw, comments, me))
+
+    def _people(self, raw: Mapping[str, Any], comments: Sequence[Comment], me: str) -> tuple[Person, ...]:
+        """The requester (from include=requester), then the agents who wrote in the ticket, in id order."""
+        who = raw.get("requester") or {}
+        people = [Person(who["name"], who.get("email"), "customer")] if who.get("name") else []
+        agents = sorted({c.author_id for c in comments if c.author_role == "agent" and c.author_id != me})
+        people += [Person(self._agent_names[a], None, "agent") for a in agents if self._agent_names.get(a)]
+        return tuple(people)
 
     def _all_conversations(self, ticket_id: str) -> list[dict[str, Any]]:
         path = f"/api/v2/tickets/{ticket_id}/conversations"
@@ -241,7 +252,8 @@ class FreshdeskConnector(LazyClient):
     def _is_agent(self, user_id: str) -> bool:
         if user_id not in self._agents:
             try:
-                self._send("GET", f"/api/v2/agents/{user_id}")
+                agent = self._send("GET", f"/api/v2/agents/{user_id}").json()
+                self._agent_names[user_id] = ((agent or {}).get("contact") or {}).get("name") or ""
                 self._agents[user_id] = True
             except PermanentHelpdeskError as exc:
                 if exc.status != 404:

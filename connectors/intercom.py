@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import httpx
 
-from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
+from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from settings import HelpdeskAccount, WebhookSettings
 
@@ -221,7 +221,22 @@ class IntercomConnector(LazyClient):
             comments=tuple(comments), tags=tuple(t.get("name", "") for t in tags),
             extra={"admin_assignee_id": raw.get("admin_assignee_id") or None,  # Intercom says 0 or null: unassigned
                    "team_assignee_id": raw.get("team_assignee_id") or None,
-                   "ai_agent_participated": bool(raw.get("ai_agent_participated")), "parts_truncated": truncated})
+                   "ai_agent_participated": bool(raw.get("ai_agent_participated")), "parts_truncated": truncated},
+            people=self._people([first, *parts], self._requester(raw), me))
+
+    @staticmethod
+    def _people(parts: Sequence[Mapping[str, Any]], requester: str, me: str) -> tuple[Person, ...]:
+        """Named authors of the conversation: the requester first, then teammates, then other contacts."""
+        found: dict[str, Person] = {}
+        for part in parts:
+            author = part.get("author") or {}
+            author_id, name = str(author.get("id") or ""), author.get("name") or ""
+            if not name or author_id == me or author_id in found or author.get("type") not in (*CONTACT_TYPES, "admin"):
+                continue
+            role = "customer" if author_id == requester else ("agent" if author.get("type") == "admin" else "other")
+            found[author_id] = Person(name, author.get("email") or None, role)
+        order = {"customer": 0, "agent": 1, "other": 2}
+        return tuple(sorted(found.values(), key=lambda p: (order[p.role],)))
 
     @staticmethod
     def _requester(raw: Mapping[str, Any]) -> str:

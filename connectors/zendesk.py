@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import httpx
 
-from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
+from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from settings import HelpdeskAccount, WebhookSettings
 
@@ -134,13 +134,25 @@ class ZendeskConnector(LazyClient):
                 return None
             raise
         comments = self._all_comments(ticket_id)
-        roles = self._roles({str(c["author_id"]) for c in comments})
+        requester = str(raw.get("requester_id"))
+        users = self._users({str(c["author_id"]) for c in comments} | {requester})
+        roles = {uid: u.get("role", "") for uid, u in users.items()}
         me = self.self_user_id()
         return Ticket(
             account=self.account, id=str(raw["id"]), subject=raw.get("subject") or "", status=raw.get("status") or "",
             requester_id=str(raw.get("requester_id")), url=f"{self._settings.base_url}/agent/tickets/{raw['id']}",
             comments=tuple(self._comment(c, roles, me) for c in comments), tags=tuple(raw.get("tags") or ()),
-            extra={"group_id": raw.get("group_id"), "brand_id": raw.get("brand_id")})
+            extra={"group_id": raw.get("group_id"), "brand_id": raw.get("brand_id")},
+            people=self._people(users, requester, me))
+
+    @staticmethod
+    def _people(users: Mapping[str, Mapping[str, Any]], requester: str, me: str) -> tuple[Person, ...]:
+        """The requester first, then the others in id order: the same ticket always gives the same placeholders."""
+        ordered = sorted((uid for uid in users if uid != me), key=lambda uid: (uid != requester, uid))
+        return tuple(Person(users[uid].get("name") or "", users[uid].get("email"),
+                            "customer" if uid == requester else
+                            ("agent" if users[uid].get("role") in ("agent", "admin") else "other"))
+                     for uid in ordered if users[uid].get("name"))
 
     def _all_comments(self, ticket_id: str) -> list[dict[str, Any]]:
         comments: list[dict[str, Any]] = []
@@ -153,14 +165,14 @@ class ZendeskConnector(LazyClient):
                 return comments
             params = {"page[size]": 100, "page[after]": meta["after_cursor"]}
 
-    def _roles(self, user_ids: set[str]) -> dict[str, str]:
-        roles: dict[str, str] = {}
-        ids = sorted(user_ids)
+    def _users(self, user_ids: set[str]) -> dict[str, dict[str, Any]]:
+        users: dict[str, dict[str, Any]] = {}
+        ids = sorted(i for i in user_ids if i.isdigit())
         for start in range(0, len(ids), 100):
             batch = ",".join(ids[start:start + 100])
-            users = self.call("GET", "/api/v2/users/show_many.json", params={"ids": batch}).json()["users"]
-            roles.update({str(u["id"]): u.get("role", "") for u in users})
-        return roles
+            page = self.call("GET", "/api/v2/users/show_many.json", params={"ids": batch}).json()["users"]
+            users.update({str(u["id"]): u for u in page})
+        return users
 
     @staticmethod
     def _comment(raw: Mapping[str, Any], roles: Mapping[str, str], me: str) -> Comment:

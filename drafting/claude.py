@@ -14,7 +14,7 @@ import anthropic
 
 from connectors.base import Ticket
 from drafting.prompts import fence, render
-from knowledge.redact import redact
+from knowledge.redact import Redactor
 from settings import AnthropicSettings, BrandSettings
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class ModelDraft:
 def conversation_text(ticket: Ticket) -> str:
     """The thread as the model sees it: every public turn plus other agents' notes, never our own drafts."""
     lines = []
+    redactor = Redactor(ticket.people)  # the ticket's people: one placeholder each, all through the thread
     for comment in ticket.comments:
         if comment.author_role == "self":
             continue
@@ -68,7 +69,7 @@ def conversation_text(ticket: Ticket) -> str:
         if not comment.public:
             who += " (internal note)"
         # Personal data never reaches the model: the same redaction the knowledge layer applies.
-        lines.append(f"[{who}, {comment.created_at}]\n{fence(redact(comment.body.strip()).text)}")
+        lines.append(f"[{who}, {comment.created_at}]\n{fence(redactor.redact(comment.body.strip()).text)}")
     return "\n\n".join(lines)
 
 
@@ -100,7 +101,8 @@ class Drafter:
                         voice=self._brand.voice)
         tone = ("The customer is frustrated: acknowledge it in the first sentence, apologise once, keep it short "
                 "and concrete." if frustrated else "Friendly and concise.")
-        prompt = render("draft", subject=fence(redact(ticket.subject).text), conversation=conversation_text(ticket),
+        subject = Redactor(ticket.people).redact(ticket.subject).text
+        prompt = render("draft", subject=fence(subject), conversation=conversation_text(ticket),
                         passages=passages_text(passages), language=language, tone=tone)
         message = self._client.messages.create(
             model=self._settings.model, max_tokens=self._settings.max_tokens, system=system,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from connectors.base import REF_PREFIX
+from knowledge.redact import mask_for_helpdesk
 
 DRAFT_NOTE = """\
 [deskdraft] Suggested reply: review before sending. Nothing was sent to the customer.
@@ -92,7 +93,9 @@ If you would rather talk to a person, just reply "human" and someone from our te
 def handoff_note(ref: str, why: Sequence[str], route: Any, confidence: float | None, customer_turns: Sequence[str],
                  attempt: str | None, passages: Sequence[Any]) -> str:
     """Everything the agent needs to pick up mid-conversation instead of starting from zero."""
-    said = "\n".join(f"- {' '.join(turn.split())[:400]}" for turn in customer_turns) or "(nothing yet)"
+    # The customer's words are copied into the helpdesk by us: no card number or other identifier (PCI DSS).
+    said = "\n".join(f"- {' '.join(mask_for_helpdesk(turn).split())[:400]}" for turn in customer_turns) \
+        or "(nothing yet)"
     mood = route.sentiment + (" and frustrated: " + "; ".join(route.frustration_reasons) if route.frustrated else "")
     return HANDOFF_NOTE.format(
         why="; ".join(why), intent=route.intent, probability=route.probability,

@@ -11,6 +11,7 @@ from typing import Callable
 from connectors.base import Comment, Ticket
 from drafting import overrides
 from drafting.language import detect
+from knowledge.redact import Redactor
 from state import DraftRecord, State
 
 
@@ -31,7 +32,9 @@ def judge(ticket: Ticket, draft: DraftRecord) -> overrides.Review | None:
         if comment.author_role == "agent" and comment.public:
             if draft.action == "reply":
                 return overrides.Review(overrides.REWRITTEN, 0.0, ("agent_followed_up",))
-            return overrides.classify(draft.text or "", comment.body, draft.language, detect(comment.body, "en"))
+            # Drafts are stored as the model wrote them ([CUSTOMER_NAME]); the agent sent the name itself.
+            text = Redactor(ticket.people).restore(draft.text or "")
+            return overrides.classify(text, comment.body, draft.language, detect(comment.body, "en"))
         if comment.from_customer:
             if draft.action == "reply":
                 return overrides.Review(overrides.ACCEPTED, 1.0, ())

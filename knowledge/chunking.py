@@ -9,6 +9,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from knowledge.redact import Redactor
+
 KINDS = ("article", "policy", "past_ticket")
 FORMATS = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".txt": "text"}
 FRONT_MATTER_KEYS = ("title", "url", "kind", "locale", "updated_at")
@@ -331,7 +333,8 @@ def past_ticket_document(ticket: Any, *, source_id: str, updated_at: str) -> Doc
     """A solved ticket as knowledge: the customer's first message and the agent's final public answer.
 
     `ticket` is a connectors.base.Ticket. Our own assistant's replies ("self") are not answers: a knowledge base fed
-    with the model's output would ground future drafts on earlier drafts. NOT redacted here: sync redacts.
+    with the model's output would ground future drafts on earlier drafts. Redacted here with the ticket's people
+    (only the ticket knows their names); ingest redacts every past ticket again before embedding.
     """
     comments = [c for c in ticket.comments if c.body.strip()]
     question = next((c for c in comments if c.author_role == "customer" and c.public), None)
@@ -342,9 +345,11 @@ def past_ticket_document(ticket: Any, *, source_id: str, updated_at: str) -> Doc
     if answer is None:
         return Skipped(source_id, "no public answer by an agent")
     # Plain paragraphs, no headings: question and answer stay in one chunk whenever they fit.
-    text = f"Customer: {question.body.strip()}\n\nAgent: {answer.body.strip()}"
-    return text_document(source_id=source_id, title=ticket.subject or f"Ticket {ticket.id}", url=ticket.url,
-                         kind="past_ticket", locale=ticket.locale or "", updated_at=updated_at, text=text)
+    redactor = Redactor(getattr(ticket, "people", ()))
+    text = redactor.redact(f"Customer: {question.body.strip()}\n\nAgent: {answer.body.strip()}").text
+    return text_document(source_id=source_id, title=redactor.redact(ticket.subject).text or f"Ticket {ticket.id}",
+                         url=ticket.url, kind="past_ticket", locale=ticket.locale or "", updated_at=updated_at,
+                         text=text)
 
 
 def past_ticket_documents(connector: Any, listed: Any, known: Any, kind: str = "ticket") -> Any:

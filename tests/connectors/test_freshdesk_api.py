@@ -324,3 +324,11 @@ def test_budget_lets_idle_time_count_and_queues_threads():
     for t in threads:
         t.join()
     assert sorted(waits) == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_the_ticket_names_its_requester_and_agents_for_redaction(fd, fdc):
+    fd.add_conversation(TICKET, AGENT, "Let me check.")
+    fd.add_conversation(TICKET, CUSTOMER, "Thanks Avery!")
+    people = fdc.fetch_ticket(str(TICKET)).people
+    assert [(p.name, p.email, p.role) for p in people] == [
+        ("Casey Customer", "casey@example.test", "customer"), ("Avery Agent", None, "agent")]

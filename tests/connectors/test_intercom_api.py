@@ -301,3 +301,10 @@ def test_text_to_html_round_trips():
     text = "Hi <b>Casey</b> & co,\nline\n\n\n" + f"{REF_PREFIX} a:b:c"
     assert text_to_html(text) == "<p>Hi &lt;b&gt;Casey&lt;/b&gt; &amp; co,<br>line</p><p>deskdraft-ref: a:b:c</p>"
     assert html_to_text(text_to_html(text)) == "Hi <b>Casey</b> & co,\nline\n\n" + f"{REF_PREFIX} a:b:c"
+
+
+def test_the_conversation_names_its_requester_and_teammates_for_redaction(fake, connector):
+    fake.add_part(CONVERSATION, "admin", COLLEAGUE, "Let me check.")
+    fake.add_part(CONVERSATION, "bot", "9608808", "Have you checked the tracking page?")
+    people = connector.fetch_ticket(CONVERSATION).people
+    assert [(p.name, p.role) for p in people] == [("Casey Customer", "customer"), ("Avery Agent", "agent")]

@@ -31,3 +31,17 @@ def test_what_changed_is_named():
 def test_similarity_ignores_case_and_punctuation():
     assert similarity("Hello, World!", "hello world") == 1.0
     assert similarity("", "") == 1.0
+
+
+def test_a_draft_stored_with_the_name_placeholder_is_compared_with_the_name_the_agent_sent():
+    from connectors.base import Comment, Person, Ticket
+    from drafting.review import judge
+    from state import DraftRecord
+
+    short = "Hi [CUSTOMER_NAME], your refund is on its way."
+    ours = Comment("2", "9", "self", "note", False, False, "t2")
+    sent = Comment("3", "8", "agent", "Hi Casey Customer, your refund is on its way.", True, False, "t3")
+    ticket = Ticket("zendesk", "1", "Refund", "open", "7", "u", (ours, sent),
+                    people=(Person("Casey Customer", None, "customer"),))
+    draft = DraftRecord("zendesk:1:1", "zendesk", "1", "refund", "note", "2", 0.9, short, "en", None, 0.0)
+    assert judge(ticket, draft).outcome == ACCEPTED  # unchanged but for the name, which the model could not know

@@ -55,3 +55,16 @@ def test_personal_data_is_redacted_before_the_model_sees_it():
     text = conversation_text(ticket)
     assert "4111" not in text and "casey@example.com" not in text
     assert "[CARD]" in text and "[EMAIL]" in text
+
+
+def test_the_tickets_people_are_one_placeholder_each_through_the_thread():
+    from connectors.base import Person
+
+    ticket = Ticket("zendesk", "1", "Refund for Maria Gonzalez", "open", "c", "u", (
+        _comment("1", "customer", "Hi, this is Maria Gonzalez (maria.gonzalez). Where is my refund?"),
+        _comment("2", "agent", "Hi Maria, checking. Tom"),
+        _comment("3", "customer", "Thanks Tom!\n-- maria"),
+    ), people=(Person("Maria Gonzalez", "maria.gonzalez@gmail.com", "customer"), Person("Tom Becker", None, "agent")))
+    text = conversation_text(ticket)
+    assert "Maria" not in text and "maria" not in text and "Tom" not in text and "Gonzalez" not in text
+    assert text.count("[CUSTOMER_NAME]") == 4 and text.count("[AGENT_NAME_1]") == 2

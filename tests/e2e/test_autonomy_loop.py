@@ -77,6 +77,28 @@ def test_the_gate_is_earned_then_lost(stack):
     promoted = stack.state.gate_history("password_reset")
     assert [e["open"] for e in promoted] == [1] and "5 reviews" in promoted[0]["evidence"]
 
+    # 2b. The customer's name reaches the model only as a placeholder and comes back in the public reply; a draft
+    #     left with any other placeholder stays private, although the gate is open, and the note says why.
+    prompts = []
+
+    def draft_with_placeholders(request: dict) -> dict:
+        prompts.append(str(request["messages"]))
+        extra = " We will also write to [EMAIL]." if "[EMAIL]" in prompts[-1] else ""
+        return {**password_draft(request), "reply": f"Hi [CUSTOMER_NAME], {PASSWORD_REPLY}{extra}"}
+
+    stack.claude.default = draft_with_placeholders
+    try:
+        ask(stack, 305, "Casey here, I forgot my password again")
+        [reply] = stack.notes(305)
+        assert reply.public is True and f"Hi Casey Customer, {PASSWORD_REPLY}" in reply.body
+        ask(stack, 307, "I forgot my password, write to casey.c@example.com")
+        [note] = stack.notes(307)
+        assert note.public is False and "the draft contains [EMAIL]: fill in before sending" in note.body
+        assert prompts and not any("Casey" in p or "casey.c@" in p for p in prompts)
+        assert "[CUSTOMER_NAME] here" in prompts[0]  # the requester's name, hidden in the thread
+    finally:
+        stack.claude.default = password_draft
+
     # 3. An agent corrects the public reply: 1 override in 6 reviews puts the bound over the threshold, and the
     #    intent falls back to drafts with no admin action.
     stack.desk.agent_writes(304, AGENT, "Sorry, that link is broken today; I have reset it for you manually.")
