@@ -347,7 +347,8 @@ class State:
                 "claims": conn.execute(posts.delete().where(posts.c.status == "posted",
                                                             posts.c.claimed_at < now - audit_days * day)).rowcount,
                 "drafted_text": conn.execute(update(drafts).where(
-                    drafts.c.created_at < now - drafts_days * day, drafts.c.text.is_not(None)).values(text=None)).rowcount,
+                    drafts.c.created_at < now - drafts_days * day, drafts.c.text.is_not(None)
+                ).values(text=None)).rowcount,
                 "reviews": conn.execute(drafts.delete().where(
                     drafts.c.created_at < now - reviews_days * day)).rowcount,
             }
