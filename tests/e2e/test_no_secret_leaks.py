@@ -1,6 +1,7 @@
-"""An end-to-end run on real processes (gunicorn, a Celery worker on Redis, PostgreSQL state, Chroma on disk) with
-every secret given by environment variable, the broker's and the database's passwords among them; then every log,
-every admin command's output, the audit export and every file under the data folder are searched for them."""
+"""An end-to-end run on real processes (gunicorn, a Celery worker, Chroma on disk) with every secret given by
+environment variable: once on Redis and PostgreSQL with their passwords in URLs from the environment, once on the
+embedded broker and SQLite. Every log, every admin command's output, the audit export and every file under the
+data folder are then searched for the secrets, and every file and folder there must be owner-only."""
 from __future__ import annotations
 
 import base64
@@ -37,14 +38,23 @@ def _secrets() -> dict[str, str]:
             "Zendesk signing secret": ZENDESK_SECRET, "Anthropic key": ANTHROPIC_KEY, "Zendesk basic auth": basic}
 
 
-@pytest.fixture
-def stack(tmp_path, monkeypatch):
+@pytest.fixture(params=["servers", "embedded"])
+def stack(request, tmp_path, monkeypatch):
+    # A long claim timeout: on a busy machine the test config's 5 s lets a sweep take over a slow first run.
+    if request.param == "embedded":
+        s = Stack(tmp_path, extra_config={"queue": {"claim_timeout_seconds": 120}})
+        try:
+            s.start()
+            s.desk.add_people(CUSTOMER, AGENT)
+            yield s
+        finally:
+            s.stop()
+        return
     _redis_up()
     database = postgres_url()  # trust auth: the password is carried (and could leak) but not checked
     broker = f"redis://:{BROKER_PASSWORD}@127.0.0.1:6379/14"
     monkeypatch.setenv("DD_TEST_BROKER_URL", broker)
     monkeypatch.setenv("DD_TEST_STATE_URL", database.replace("postgres@", f"postgres:{DB_PASSWORD}@"))
-    # A long claim timeout: on a busy machine the test config's 5 s lets a sweep take over a slow first run.
     queue = {"broker_url_env": "DD_TEST_BROKER_URL", "claim_timeout_seconds": 120}
     s = Stack(tmp_path, extra_config={"queue": queue, "state": {"url_env": "DD_TEST_STATE_URL"}})
     try:
@@ -85,8 +95,11 @@ def test_no_secret_in_any_log_output_export_or_file(stack, tmp_path):
                _run(stack, "audit", "export", "--out", str(export)), _run(stack, "inbox", "status"),
                _run(stack, "report"), _run(stack, "review", "sample"),
                _run(stack, "erase", "--ticket", "zendesk", "101")]
-    assert "state: postgresql+psycopg://postgres:***@127.0.0.1" in outputs[0], outputs[0]
-    assert "broker: redis://***@127.0.0.1:6379/14" in outputs[0]
+    if stack.config.state_url:
+        assert "state: postgresql+psycopg://postgres:***@127.0.0.1" in outputs[0], outputs[0]
+        assert "broker: redis://***@127.0.0.1:6379/14" in outputs[0]
+    else:
+        assert any(name.endswith("deskdraft.db") for name in os.listdir(tmp_path / "var"))
     assert "ticket_read" in outputs[1] and export.read_text().count("\n") >= 5
     assert "-> 0" in outputs[-1] and "removed 1 drafts rows" in outputs[-1], outputs[-1]
 
