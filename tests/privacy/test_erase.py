@@ -133,3 +133,19 @@ def test_erase_while_the_worker_holds_the_store_erases_the_rest_and_says_what_is
 
 def _state_tickets(state: State) -> set[str]:
     return {e.ticket_id for e in state.events()} | {d.ticket_id for d in state.drafts_between(0, 1e12)}
+
+
+def test_labelled_tickets_without_ids_are_stored_with_a_warning_and_erase_says_it_cannot_match_them(runner, tmp_path):
+    source = tmp_path / "plain.csv"
+    source.write_text("text,label,notes\nRefund to casey@example.com please,refunds,vip\n", encoding="utf-8")
+    result = runner.invoke(args=["router", "train", "--labelled", str(source)])
+    assert result.exit_code == 0 and "erase` cannot find these rows later" in result.output
+    stored = (tmp_path / "var" / "labelled_tickets.csv").read_text(encoding="utf-8")
+    assert stored == "text,label\nRefund to [EMAIL] please,refunds\n"  # columns we do not use are not kept
+    erased = runner.invoke(args=["erase", "--ticket", "zendesk", "1"])
+    assert erased.exit_code == 0 and "has no ticket_id/requester_id column: its 1 rows cannot be matched" in erased.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("message,intent\nhi,refunds\n", encoding="utf-8")
+    refused = runner.invoke(args=["router", "train", "--labelled", str(bad)])
+    assert refused.exit_code == 1 and "needs a header row with text,label" in refused.output
+    assert (tmp_path / "var" / "labelled_tickets.csv").read_text(encoding="utf-8") == stored  # nothing lost
