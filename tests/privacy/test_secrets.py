@@ -76,3 +76,28 @@ def test_chroma_credentials_in_the_url_become_basic_auth_and_never_an_error_mess
     with pytest.raises(ValueError) as error:
         _server_address(f"ftp://reader:{PASSWORD}@chroma.internal")
     assert PASSWORD not in str(error.value) and "reader:***@" in str(error.value)
+
+
+def test_a_chroma_server_receives_the_urls_credentials_as_basic_auth(monkeypatch, secrets, tmp_path):
+    from flask import request
+
+    from knowledge.store import open_store
+    from tests.fakes.server import serve
+
+    seen: list[str | None] = []
+    chroma = Flask(__name__)
+
+    @chroma.route("/<path:anything>", methods=["GET", "POST"])
+    def refuse(anything: str):
+        seen.append(request.headers.get("Authorization"))
+        return {"error": "Unauthorized", "message": "bad credentials"}, 401
+
+    server = serve(chroma)
+    try:
+        url = server.url.replace("http://", f"http://reader:{PASSWORD}@")
+        with pytest.raises(Exception) as error:
+            open_store(None, url, "deskdraft-kb", "hash")
+    finally:
+        server.stop()
+    assert seen and set(seen) == {"Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()}
+    assert PASSWORD not in str(error.value)
