@@ -5,9 +5,9 @@ Run as `flask --app webhooks <command>`; each reads config.yaml itself.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
-import io
 import sys
 import time
 from datetime import datetime, timezone

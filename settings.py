@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -61,11 +62,9 @@ def _check_url_env(data: dict, url_key: str, env_key: str, scheme: str | None = 
     value = os.environ.get(env)
     if not value:
         raise ValidationError({env_key: [f"environment variable {env} is not set"]})
-    if scheme:
-        import re
-        if not re.match(scheme, value):
-            # The value is a secret: name the variable, never echo what it holds.
-            raise ValidationError({env_key: [f"environment variable {env} does not hold a URL of a supported kind"]})
+    if scheme and not re.match(scheme, value):
+        # The value is a secret: name the variable, never echo what it holds.
+        raise ValidationError({env_key: [f"environment variable {env} does not hold a URL of a supported kind"]})
 
 
 def _resolve_url_env(data: dict, url_key: str, env_key: str) -> dict:
@@ -245,7 +244,7 @@ class Config:
     webhooks: WebhookSettings
     drafting: DraftingSettings
     state_url: str | None = field(default=None, repr=False)  # may carry a password
-    retention: "RetentionSettings | None" = None
+    retention: RetentionSettings | None = None
     intents: Mapping[str, IntentSettings] = field(default_factory=dict)
     routing: RoutingSettings | None = None
     autonomy: AutonomySettings | None = None
