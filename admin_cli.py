@@ -5,9 +5,10 @@ Run as `flask --app webhooks <command>`; each reads config.yaml itself.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
-import shutil
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+import private_files
 from cli import config_or_exit as _config
 from settings import Config
 
@@ -179,6 +181,27 @@ def review_sample(n: int, days: int, seed: int | None) -> None:
                    f"outcome {d.outcome or 'unreviewed'}")
 
 
+def redacted_labelled_csv(path: Path) -> tuple[str, int]:
+    """The admin's text,label CSV as stored: text redacted, only the columns we use (ids kept for erase)."""
+    from erasure import LABELLED_ID_COLUMNS
+    from knowledge.redact import redact
+
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        header = list(reader.fieldnames or [])
+        if not {"text", "label"} <= set(header):
+            raise click.ClickException(f"{path} needs a header row with text,label; found {header}")
+        columns = ["text", "label", *(c for c in LABELLED_ID_COLUMNS if c in header)]
+        out, total = io.StringIO(), 0
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in reader:
+            cleaned = redact(row.get("text") or "")
+            total += cleaned.total
+            writer.writerow({**{c: row.get(c) or "" for c in columns}, "text": cleaned.text})
+    return out.getvalue(), total
+
+
 @router_cli.command("train")
 @click.option("--labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="CSV of past tickets with columns text,label (label: an intent name from config.yaml).")
@@ -188,18 +211,57 @@ def router_train(labelled: Path | None) -> None:
 
     config = _config()
     if labelled is not None:
-        with labelled.open(newline="", encoding="utf-8") as f:
-            header = next(csv.reader(f), [])
-        if not {"text", "label"} <= set(header):
-            raise click.ClickException(f"{labelled} needs a header row with text,label; found {header}")
-        target = Path(config.data_dir) / intent_model.LABELLED_FILE
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(labelled, target)
+        stored, redactions = redacted_labelled_csv(labelled)
+        private_files.write_private(Path(config.data_dir) / intent_model.LABELLED_FILE, stored)
+        click.echo(f"stored {labelled.name} with {redactions} personal detail(s) redacted")
+        if "ticket_id" not in stored.split("\n", 1)[0].split(","):
+            click.echo("  note: without a ticket_id (or requester_id) column, `erase` cannot find these rows later",
+                       err=True)
     started = time.perf_counter()
     router = intent_model.load_or_train(config)
     click.echo(f"{intent_model.describe(router)} ({time.perf_counter() - started:.1f}s)")
 
 
+@click.command("erase")
+@click.option("--ticket", nargs=2, metavar="ACCOUNT ID", default=None, help="One ticket of one helpdesk account.")
+@click.option("--requester", metavar="ID", default=None,
+              help="Every ticket of one requester (the helpdesk's user or contact id).")
+@click.option("--account", default=None, help="With --requester: only this helpdesk account.")
+def erase_command(ticket: tuple[str, str] | None, requester: str | None, account: str | None) -> None:
+    """Erase everything stored about one ticket or one requester, and print what was removed."""
+    from erasure import erase
+    from knowledge.store import open_store
+
+    if (ticket is None) == (requester is None):
+        raise click.UsageError("give --ticket ACCOUNT ID or --requester ID (one of them)")
+    config = _config()
+    state = _state(config)
+    if ticket is not None:
+        if ticket[0] not in config.helpdesks:
+            raise click.ClickException(f"no helpdesk account {ticket[0]!r}; accounts: {', '.join(config.helpdesks)}")
+        tickets = [ticket]
+    else:
+        tickets = state.tickets_of_requester(requester, account)
+        click.echo(f"requester {requester}: {len(tickets)} ticket(s) on record"
+                   + (f" ({', '.join(f'{a} {t}' for a, t in tickets)})" if tickets else ""))
+        if not tickets and "@" in requester:
+            click.echo("  deskdraft keeps helpdesk ids, not email addresses: give the requester's id to find "
+                       "their tickets", err=True)
+    k = config.knowledge
+    result = erase(config, state, tickets, requester,
+                   lambda: open_store(None if k.url else config.chroma_path, k.url, k.collection, k.embedding,
+                                      k.threads))
+    for what in ("inbox rows", "claims rows", "drafts rows", "audit rows", "labelled-ticket rows",
+                 "cached router models", "knowledge passages"):
+        click.echo(f"  removed {result.removed.get(what, 0)} {what}")
+    for warning in result.warnings:
+        click.echo(f"  warning: {warning}", err=True)
+    for problem in result.problems:
+        click.echo(f"  NOT ERASED: {problem}. Run the command again once that is fixed.", err=True)
+    if not result.complete:
+        sys.exit(1)
+
+
 def register(app: Flask) -> None:
-    for command in (report, audit_cli, review_cli, router_cli):
+    for command in (report, audit_cli, review_cli, router_cli, erase_command):
         app.cli.add_command(command)

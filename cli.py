@@ -10,7 +10,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from settings import Config, ConfigError, load_config, missing_secrets
+import private_files
+from settings import Config, ConfigError, load_config, mask_url, missing_secrets
 
 knowledge_cli = AppGroup("knowledge", help="Ingest documents into the knowledge store and search it.")
 inbox_cli = AppGroup("inbox", help="Look at accepted webhook events and re-enqueue stalled ones.")
@@ -18,10 +19,12 @@ inbox_cli = AppGroup("inbox", help="Look at accepted webhook events and re-enque
 
 def config_or_exit() -> Config:
     try:
-        return load_config()
+        config = load_config()
     except ConfigError as exc:
         click.echo(f"deskdraft: {exc}", err=True)
         sys.exit(2)
+    private_files.restrict(config.data_dir)  # ingest, sync and router train write customer text there too
+    return config
 
 
 @click.command("check-config")
@@ -33,9 +36,11 @@ def check_config() -> None:
         click.echo(f"  helpdesk {account.name}: {account.type} at {account.base_url} (webhook: /webhooks/{account.name})")
     model = config.anthropic
     click.echo(f"  model: {model.model}" + ("" if model.api_key else f" ({model.api_key_env} not set: retrieval-only notes)"))
-    click.echo(f"  state: {config.database_url.split('@')[-1]}")
-    click.echo(f"  broker: {config.queue.broker_url or 'embedded (filesystem, one host)'}")
-    click.echo(f"  knowledge: {config.knowledge.url or config.chroma_path} [{config.knowledge.embedding}]")
+    click.echo(f"  state: {mask_url(config.database_url)}")
+    click.echo(f"  broker: {mask_url(config.queue.broker_url) or 'embedded (filesystem, one host)'}")
+    click.echo(f"  knowledge: {mask_url(config.knowledge.url) or config.chroma_path} [{config.knowledge.embedding}]")
+    r = config.retention
+    click.echo(f"  kept: inbox {r.inbox} days, audit {r.audit}, drafted text {r.drafts}, reviews {r.reviews}")
     for env in missing_secrets(config):
         click.echo(f"  warning: environment variable {env} is not set", err=True)
 

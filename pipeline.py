@@ -86,7 +86,8 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
     if ticket is None:
         audit("skipped", reason="ticket no longer exists")
         return Outcome("ticket_gone", "ticket no longer exists")
-    audit("ticket_read", comments=len(ticket.comments), status=ticket.status)
+    audit("ticket_read", comments=len(ticket.comments), status=ticket.status,
+          requester=ticket.requester_id)  # what `erase --requester` finds a customer's tickets by
     review.observe(ticket, deps.state, audit)
     reason = _skip_reason(ticket)
     if reason:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
@@ -23,11 +25,55 @@ INTERCOM_REGIONS = {"us": "https://api.intercom.io", "eu": "https://api.eu.inter
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 ENV_NAME_ERROR = "must name an environment variable (like ZENDESK_API_TOKEN); the secret itself never goes here"
 SECTIONS = ("knowledge", "queue", "webhooks", "drafting", "state", "defaults", "intents", "routing", "autonomy",
-            "savings", "brand", "console", "metrics", "logging")
+            "savings", "brand", "console", "metrics", "logging", "retention_days")
+
+
+BROKER_SCHEMES = r"^(redis|rediss|amqp|amqps|pyamqp|filesystem)://"
+STATE_SCHEMES = r"^(sqlite|postgresql)(\+\w+)?://"
 
 
 class ConfigError(Exception):
     """config.yaml is missing, unreadable or invalid; the message names every bad field."""
+
+
+def mask_url(url: str | None) -> str | None:
+    """The URL with any password (and a token given as the user) replaced by ***, for output and logs."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "***"  # unparseable: show nothing of it rather than risk a secret
+    if "@" not in parts.netloc:
+        return url
+    user = parts.username or ""
+    # redis://:password@host and a lone token as the user are both secrets; a named user with a password is not
+    shown = f"{user}:***" if user and parts.password is not None else "***"
+    netloc = f"{shown}@{host or ''}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _check_url_env(data: dict, url_key: str, env_key: str, scheme: str | None = None) -> None:
+    """A URL that can carry a password may come from an environment variable instead of the file."""
+    env = data.get(env_key)
+    if not env:
+        return
+    if data.get(url_key):
+        raise ValidationError({env_key: [f"give {url_key} or {env_key}, not both"]})
+    value = os.environ.get(env)
+    if not value:
+        raise ValidationError({env_key: [f"environment variable {env} is not set"]})
+    if scheme and not re.match(scheme, value):
+        # The value is a secret: name the variable, never echo what it holds.
+        raise ValidationError({env_key: [f"environment variable {env} does not hold a URL of a supported kind"]})
+
+
+def _resolve_url_env(data: dict, url_key: str, env_key: str) -> dict:
+    env = data.pop(env_key, None)
+    if env:
+        data[url_key] = os.environ[env]
+    return data
 
 
 @dataclass(frozen=True)
@@ -94,7 +140,7 @@ class KnowledgeSource:
 @dataclass(frozen=True)
 class KnowledgeSettings:
     path: str
-    url: str | None
+    url: str | None = field(repr=False)  # may carry credentials: never in a repr or a log line
     collection: str
     embedding: str
     threads: int
@@ -107,7 +153,7 @@ class KnowledgeSettings:
 
 @dataclass(frozen=True)
 class QueueSettings:
-    broker_url: str | None
+    broker_url: str | None = field(repr=False)  # may carry a password: never in a repr or a log line
     name: str
     concurrency: int
     task_max_retries: int
@@ -176,6 +222,15 @@ class SavingsSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """Days each kind of record is kept; the worker's hourly purge deletes what is older."""
+    inbox: int  # accepted webhook events (finished ones; a pending event is never purged)
+    audit: int  # the per-ticket audit trail, and the claims that keep a draft from being posted twice
+    drafts: int  # the drafted text kept to compare with the agent's reply (blanked after this)
+    reviews: int  # the draft rows themselves, with the agents' verdicts the autonomy gate counts
+
+
+@dataclass(frozen=True)
 class BrandSettings:
     name: str
     voice: str  # a sentence or two on tone, given to the model
@@ -190,7 +245,8 @@ class Config:
     queue: QueueSettings
     webhooks: WebhookSettings
     drafting: DraftingSettings
-    state_url: str | None = None
+    state_url: str | None = field(default=None, repr=False)  # may carry a password
+    retention: RetentionSettings | None = None
     intents: Mapping[str, IntentSettings] = field(default_factory=dict)
     routing: RoutingSettings | None = None
     autonomy: AutonomySettings | None = None
@@ -298,11 +354,19 @@ class KnowledgeSchema(_Strict):
     sources = fields.List(fields.Nested(KnowledgeSourceSchema), load_default=list)
     sync_interval_minutes = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10080))
     hybrid = fields.Boolean(load_default=False)
+    url_env = fields.String(load_default=None, validate=validate.Regexp(ENV_NAME, error=ENV_NAME_ERROR))
+
+    @validates_schema
+    def url_from_env(self, data: dict, **kwargs: Any) -> None:
+        _check_url_env(data, "url", "url_env", r"^https?://")
+
+    @post_load
+    def resolve(self, data: dict, **kwargs: Any) -> dict:
+        return _resolve_url_env(data, "url", "url_env")
 
 
 class QueueSchema(_Strict):
-    broker_url = fields.String(load_default=None,
-                               validate=validate.Regexp(r"^(redis|rediss|amqp|amqps|pyamqp|filesystem)://"))
+    broker_url = fields.String(load_default=None, validate=validate.Regexp(BROKER_SCHEMES))
     name = fields.String(load_default="deskdraft", validate=validate.Regexp(r"^[a-zA-Z0-9._-]{1,100}$"))
     concurrency = fields.Integer(load_default=4, validate=validate.Range(min=1, max=64))
     task_max_retries = fields.Integer(load_default=5, validate=validate.Range(min=0, max=20))
@@ -311,6 +375,15 @@ class QueueSchema(_Strict):
     sweep_interval_seconds = fields.Float(load_default=60, validate=validate.Range(min=0.5, max=3600))
     # Longer than any one job can take (model timeout x retries): a claim older than this belongs to a dead run.
     claim_timeout_seconds = fields.Integer(load_default=900, validate=validate.Range(min=1, max=86400))
+    broker_url_env = fields.String(load_default=None, validate=validate.Regexp(ENV_NAME, error=ENV_NAME_ERROR))
+
+    @validates_schema
+    def url_from_env(self, data: dict, **kwargs: Any) -> None:
+        _check_url_env(data, "broker_url", "broker_url_env", BROKER_SCHEMES)
+
+    @post_load
+    def resolve(self, data: dict, **kwargs: Any) -> dict:
+        return _resolve_url_env(data, "broker_url", "broker_url_env")
 
 
 class WebhookSchema(_Strict):
@@ -397,7 +470,24 @@ class BrandSchema(_Strict):
 
 
 class StateSchema(_Strict):
-    url = fields.String(load_default=None, validate=validate.Regexp(r"^(sqlite|postgresql)(\+\w+)?://"))
+    url = fields.String(load_default=None, validate=validate.Regexp(STATE_SCHEMES))
+    url_env = fields.String(load_default=None, validate=validate.Regexp(ENV_NAME, error=ENV_NAME_ERROR))
+
+    @validates_schema
+    def url_from_env(self, data: dict, **kwargs: Any) -> None:
+        _check_url_env(data, "url", "url_env", STATE_SCHEMES)
+
+    @post_load
+    def resolve(self, data: dict, **kwargs: Any) -> dict:
+        return _resolve_url_env(data, "url", "url_env")
+
+
+class RetentionSchema(_Strict):
+    # A year of audit by default; drafts and reviews must outlive autonomy.window_days (checked below).
+    inbox = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3650))
+    audit = fields.Integer(load_default=365, validate=validate.Range(min=1, max=3650))
+    drafts = fields.Integer(load_default=90, validate=validate.Range(min=1, max=3650))
+    reviews = fields.Integer(load_default=365, validate=validate.Range(min=1, max=3650))
 
 
 class ConfigSchema(_Strict):
@@ -421,6 +511,17 @@ class ConfigSchema(_Strict):
     console = fields.Nested(ops.ConsoleSchema, load_default=lambda: ops.ConsoleSchema().load({}))
     metrics = fields.Nested(ops.MetricsSchema, load_default=lambda: ops.MetricsSchema().load({}))
     logging = fields.Nested(ops.LoggingSchema, load_default=lambda: ops.LoggingSchema().load({}))
+    retention_days = fields.Nested(RetentionSchema, load_default=lambda: RetentionSchema().load({}))
+
+    @validates_schema
+    def retention_outlives_the_gate_window(self, data: dict, **kwargs: Any) -> None:
+        # The gate counts reviews over window_days, and a review compares the agent's reply with the kept draft.
+        window = (data.get("autonomy") or {}).get("window_days", 30)
+        kept = data.get("retention_days") or {}
+        errors = {key: [f"must be at least autonomy.window_days ({window}): the gate measures over that window"]
+                  for key in ("drafts", "reviews") if kept.get(key, window) < window}
+        if errors:
+            raise ValidationError({"retention_days": errors})
 
     @validates_schema
     def auto_send_needs_a_high_bar(self, data: dict, **kwargs: Any) -> None:
@@ -467,6 +568,7 @@ class ConfigSchema(_Strict):
             savings=SavingsSettings(**data["savings"]), brand=BrandSettings(**data["brand"]),
             console=ops.console_settings(data["console"]), metrics=ops.metrics_settings(data["metrics"]),
             logging=ops.logging_settings(data["logging"]),
+            retention=RetentionSettings(**data["retention_days"]),
         )
 
 

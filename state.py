@@ -372,6 +372,50 @@ class State:
             yield {"account": row["account"], "ticket_id": row["ticket_id"], "step": row["step"], "at": row["at"],
                    "inbox_id": row["inbox_id"], **json.loads(row["detail"])}
 
+    # --- retention and erasure -----------------------------------------------------------------
+    def purge(self, inbox_days: float, audit_days: float, drafts_days: float, reviews_days: float) -> dict[str, int]:
+        """Delete what is older than its retention; returns rows affected per kind. Pending events stay."""
+        now, day = self._now(), 86400.0
+        with self.engine.begin() as conn:
+            return {
+                "inbox": conn.execute(inbox.delete().where(inbox.c.status != "pending",
+                                                           inbox.c.received_at < now - inbox_days * day)).rowcount,
+                "audit": conn.execute(audit.delete().where(audit.c.at < now - audit_days * day)).rowcount,
+                # The ticket itself carries the ref once posted, so an old claim is no longer the only guard.
+                "claims": conn.execute(posts.delete().where(posts.c.status == "posted",
+                                                            posts.c.claimed_at < now - audit_days * day)).rowcount,
+                "drafted_text": conn.execute(update(drafts).where(
+                    drafts.c.created_at < now - drafts_days * day, drafts.c.text.is_not(None)
+                ).values(text=None)).rowcount,
+                "reviews": conn.execute(drafts.delete().where(
+                    drafts.c.created_at < now - reviews_days * day)).rowcount,
+            }
+
+    def tickets_of_requester(self, requester_id: str, account: str | None = None) -> list[tuple[str, str]]:
+        """(account, ticket) pairs whose audit says they were read with this requester."""
+        query = select(audit.c.account, audit.c.ticket_id, audit.c.detail).where(audit.c.step == "ticket_read")
+        if account:
+            query = query.where(audit.c.account == account)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        found = {(r[0], r[1]) for r in rows if str(json.loads(r[2]).get("requester", "")) == str(requester_id)}
+        return sorted(found)
+
+    def erase_ticket(self, account: str, ticket_id: str) -> dict[str, int]:
+        """Delete every row about one ticket; returns rows deleted per table."""
+        ticket_id = str(ticket_id)
+        with self.engine.begin() as conn:
+            return {
+                "inbox": conn.execute(inbox.delete().where(inbox.c.account == account,
+                                                           inbox.c.ticket_id == ticket_id)).rowcount,
+                "audit": conn.execute(audit.delete().where(audit.c.account == account,
+                                                           audit.c.ticket_id == ticket_id)).rowcount,
+                "claims": conn.execute(posts.delete().where(posts.c.account == account,
+                                                            posts.c.ticket_id == ticket_id)).rowcount,
+                "drafts": conn.execute(drafts.delete().where(drafts.c.account == account,
+                                                             drafts.c.ticket_id == ticket_id)).rowcount,
+            }
+
     def dispose(self) -> None:
         self.engine.dispose()
 

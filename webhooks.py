@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 import logging_setup
+import private_files
 from connectors import Ignored, MalformedPayload, build_connectors
 from console.cli import console_cli
 from settings import Config, ConfigError, LiveConfig, load_config
@@ -144,6 +145,7 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
             app.extensions["deskdraft.config_error"] = message
             app.before_request(lambda: _reply(503, error=message))
             return app
+    private_files.restrict(config.data_dir)  # the inbox (SQLite) is created 0600 under a 0700 folder
     app.config["MAX_CONTENT_LENGTH"] = config.webhooks.max_body_bytes
     app.extensions["deskdraft.config"] = config
     source = Path(config.source) if config.source else None

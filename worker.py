@@ -18,6 +18,7 @@ from celery import Celery
 from celery.signals import worker_ready
 
 import pipeline
+import private_files
 import queue_transport
 import worker_signals  # noqa: F401  logs with ids, metrics and the heartbeat, on Celery's signals
 from connectors import PermanentHelpdeskError, TransientHelpdeskError, build_connectors
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 celery_app = Celery("deskdraft")
 TRANSIENT = (TransientHelpdeskError, pipeline.RetrievalUnavailable, *MODEL_RETRYABLE)
 MAX_COUNTDOWN = 3600
+PURGE_INTERVAL_SECONDS = 3600  # retention is in days: hourly keeps every record within an hour of its limit
 
 _config: Config | None = None
 _live: LiveConfig | None = None
@@ -58,7 +60,8 @@ def beat_schedule(config: Config) -> dict[str, dict[str, Any]]:
     """Periodic jobs: the inbox sweep, the review of drafts agents answered, and (if set) knowledge syncs."""
     schedule = {"sweep-inbox": {"task": "worker.sweep_inbox", "schedule": config.queue.sweep_interval_seconds},
                 "review-drafts": {"task": "worker.review_drafts",
-                                  "schedule": config.autonomy.review_interval_seconds}}
+                                  "schedule": config.autonomy.review_interval_seconds},
+                "purge-expired": {"task": "worker.purge_expired", "schedule": PURGE_INTERVAL_SECONDS}}
     if config.knowledge.sync_interval_minutes and config.knowledge.sources:
         schedule["sync-knowledge"] = {"task": "worker.sync_knowledge",
                                       "schedule": config.knowledge.sync_interval_minutes * 60}
@@ -70,7 +73,7 @@ def configure(config: Config) -> Celery:
     global _config, _deps, _live
     _config, _deps = config, None
     _live = LiveConfig(Path(config.source), config) if config.source and Path(config.source).exists() else None
-    Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+    private_files.restrict(config.data_dir)  # before the broker, SQLite or Chroma create anything there
     celery_app.conf.update(
         **broker_settings(config),
         task_default_queue=config.queue.name,  # several deployments can share one Redis or RabbitMQ
@@ -238,6 +241,17 @@ def review_drafts() -> int:
             recorded += review.observe(ticket, d.state,
                                        lambda step, **detail: d.state.log(account, ticket_id, step, None, **detail))
     return recorded
+
+
+@celery_app.task(name="worker.purge_expired")
+def purge_expired() -> dict[str, int]:
+    """Delete what is older than config.retention_days (inbox, audit, drafted text, reviews)."""
+    d = deps()
+    keep = d.config.retention
+    removed = d.state.purge(keep.inbox, keep.audit, keep.drafts, keep.reviews)
+    if any(removed.values()):
+        log.info("retention purge: %s", ", ".join(f"{k} {v}" for k, v in removed.items()))
+    return removed
 
 
 @celery_app.task(name="worker.sync_knowledge")

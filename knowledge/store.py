@@ -1,6 +1,7 @@
 """The knowledge store: the project's only Chroma client, one collection, one writer per directory."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import threading
@@ -9,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import chromadb
 import numpy as np
@@ -241,11 +242,17 @@ def _unlock(lock: FileLock) -> None:
 
 
 def _server_address(url: str) -> dict[str, Any]:
+    from settings import mask_url
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"knowledge.url {url!r} must look like http://host:8000 or https://host")
+        raise ValueError(f"knowledge.url {mask_url(url)!r} must look like http://host:8000 or https://host")
     ssl = parts.scheme == "https"
-    return {"host": parts.hostname, "port": parts.port or (443 if ssl else 8000), "ssl": ssl}
+    address: dict[str, Any] = {"host": parts.hostname, "port": parts.port or (443 if ssl else 8000), "ssl": ssl}
+    if parts.username or parts.password:  # user:password@ in the URL: Chroma's basic auth, sent as a header
+        pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()
+        address["headers"] = {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    return address
 
 
 def _check_space(configuration: Mapping[str, Any], collection: str) -> None:

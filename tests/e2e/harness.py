@@ -88,10 +88,11 @@ class Stack:
         if self.broker_url:
             queue["broker_url"] = self.broker_url
         self.config_path = self.tmp / "config.yaml"
+        sections = {**self.extra_config, "queue": {**queue, **self.extra_config.get("queue", {})}}
         self.config_path.write_text(config_text(self.tmp / "var", claude_url=cl.url,
                                                 only_helpdesks={self.desk.name: self.desk.account(zd.url)},
                                                 knowledge={"embedding": "minilm-int8", "min_score": 0.2},
-                                                queue=queue, **self.extra_config))
+                                                **sections))
         self.env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(self.config_path), "HF_HUB_OFFLINE": "1", **self.extra_env}
         if self.with_model:
             self.env["TEST_ANTHROPIC_KEY"] = ANTHROPIC_KEY
