@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from connectors.base import Comment, Connector, Ticket
-from drafting import checks, confidence as conf, gate, notes, prompts, review
+from connectors.http import HelpdeskError
+from drafting import checks, confidence as conf, gate, notes, output_guard, prompts, review
 from drafting.claude import Drafter, MalformedDraft
 from drafting.routing import IntentSpec, Route, route
 from settings import Config
@@ -129,7 +130,8 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
     latest_text = "\n\n".join(c.body for c in burst) or ticket.latest.body
     specs = [IntentSpec(i.name, i.description, i.examples, i.risky) for i in config.intents.values()]
     routed = route(latest_text, [c.body for c in earlier], deps.router, deps.safety,
-                   config.routing.min_probability, intents=specs)
+                   config.routing.min_probability, intents=specs,
+                   after_public_reply=follows_public_reply(ticket, burst))
     intent = config.intent(routed.intent)
     audit("routed", intent=routed.intent, probability=round(routed.probability, 3), risky=routed.risky,
           risk_flags=list(routed.risk_flags), sentiment=routed.sentiment, frustrated=routed.frustrated,
@@ -156,6 +158,14 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         audit("gate_changed", intent=intent.name, open=decision.gate_open, evidence=gate_evidence)
     audit("gate", action=decision.action, reasons=list(decision.reasons), reviewed=stats.reviewed,
           overridden=stats.overridden, upper_bound=round(stats.upper_bound, 4))
+    verdict = None
+    if decision.action == gate.REPLY:  # the gate opened: every word still passes the output guard
+        verdict = output_guard.review(draft.reply, cited=draft.cited, allowed_domains=config.drafting.public_link_domains,
+                                      customer_language=routed.language, model_asks_human=draft.model_asks_human,
+                                      problems=draft.problems)
+        audit("output_guard", allowed=verdict.allowed, reasons=list(verdict.reasons), links=list(verdict.links))
+        if not verdict.allowed:
+            decision = gate.Decision(gate.NOTE, (*decision.reasons, *verdict.reasons), decision.gate_open)
 
     if decision.action == gate.ESCALATE:
         body = notes.handoff_note(ref, decision.reasons, routed, draft.confidence, [c.body for c in [*earlier, *burst]],
@@ -164,9 +174,10 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         group = intent.group or config.routing.escalation_group
         comment_id = connector.escalate(ticket.id, body, tags, group)
         kind, where = "escalated", "handoff_note"
-    elif decision.action == gate.REPLY:
-        body = notes.public_reply(ref, draft.reply or "", config.drafting.assistant_name, config.brand.name)
+    elif decision.action == gate.REPLY and verdict is not None and verdict.allowed:
+        body = notes.public_reply(verdict.text, config.drafting.assistant_name, config.brand.name)
         comment_id = connector.post_reply(ticket.id, body)
+        _companion_note(connector, ticket, ref, routed.intent, draft, gate_evidence, audit)
         kind, where = "public_reply", "public_reply"
     elif deps.drafter is None or draft.reply is None:
         body = (notes.retrieval_only_note(ref, passages) if deps.drafter is None
@@ -188,6 +199,31 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
     audit("posted", where=where, comment_id=comment_id, ref=ref, outcome=kind,
           ai_disclosure=kind == "public_reply")
     return Outcome(kind, ref, comment_id)
+
+
+def _companion_note(connector: Connector, ticket: Ticket, ref: str, intent: str, draft: _Draft, evidence: str,
+                    audit: Callable[..., None]) -> None:
+    """The ref, hidden from the customer, in an internal note right after the public reply.
+
+    Exactly-once does not depend on this note: until it exists the reply itself is the ticket's latest update
+    (a re-run stops at "latest update is our own post"), and the claim in our database stops a parallel run.
+    So a failure here is recorded, not retried: retrying the job could never send the reply twice anyway.
+    """
+    try:
+        connector.post_note(ticket.id, notes.public_companion_note(ref, intent, draft.confidence or 0.0, evidence,
+                                                                   draft.cited))
+    except HelpdeskError as exc:
+        audit("companion_note_failed", ref=ref, error=str(exc))
+
+
+def follows_public_reply(ticket: Ticket, burst: Sequence[Comment]) -> bool:
+    """Is the customer answering one of our public replies (the last public comment before their burst)?"""
+    if not burst:
+        return False
+    for comment in reversed(ticket.comments[:ticket.comments.index(burst[0])]):
+        if comment.public:
+            return comment.author_role == "self"
+    return False
 
 
 def _draft(ticket: Ticket, passages: Sequence[Any], routed: Route, deps: Deps, audit: Callable[..., None]) -> _Draft:
