@@ -87,7 +87,7 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
         audit("skipped", reason="ticket no longer exists")
         return Outcome("ticket_gone", "ticket no longer exists")
     audit("ticket_read", comments=len(ticket.comments), status=ticket.status)
-    review.observe(ticket, deps.state, audit)
+    review.observe(ticket, deps.state, audit, deps.config.autonomy.accept_after_days, deps.clock())
     reason = _skip_reason(ticket)
     if reason:
         audit("skipped", reason=reason)
