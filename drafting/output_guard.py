@@ -99,6 +99,8 @@ def link_problem(url: str, cited_urls: Sequence[str], domains: Sequence[str]) ->
         return f"link with user info (hides the real host): {url!r}"
     if not host.isascii() or any(label.startswith("xn--") for label in host.split(".")):
         return f"look-alike (non-ASCII) domain: {url!r}"
+    if re.search(r"https?:|%3a%2f%2f|//|www\.", f"{parts.query}#{parts.fragment}", re.IGNORECASE):
+        return f"link that carries another address (a redirect): {url!r}"
     cited = {_normal_url(u) for u in cited_urls if u}
     if "://" in url and _normal_url(url) in cited:
         return None

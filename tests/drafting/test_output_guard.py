@@ -42,6 +42,7 @@ def test_clean_replies_pass_as_plain_text(reply):
     (OK + " https://help.acme.test@evil.example/refunds", "user info"),
     (OK + " https://help.acme.test.evil.example/refunds", "help.acme.test.evil.example"),
     (OK + " javascript:alert(document.cookie)", "javascript"),
+    (OK + " https://help.acme.test/go?next=https://evil.example", "redirect"),
     (OK + " data:text/html;base64,PHNjcmlwdD4=", "data"),
     (OK + " h&#116;tps://evil.example/x", "evil.example"),
     (OK + " <script>alert(1)</script>", "<script>"),
