@@ -32,8 +32,9 @@ def test_no_attempt_gets_a_link_markup_or_fence_break_past_the_guard(results):
 def test_the_gate_was_open_and_ticket_text_never_moved_it(results):
     found, history = results
     assert [e["open"] for e in history] == [1]  # opened by the seeded reviews, never closed or reopened by text
-    # The gate really was open: clean answers to the attacks that only target routing went out publicly.
-    assert any(r.public for r in found)
+    # The gate really was open and the guard lets clean answers through: every control went out publicly.
+    controls = [r for r in found if r.vector == "control"]
+    assert controls and all(r.public for r in controls), [(r.id, r.outcome, r.why) for r in controls]
 
 
 def test_summary_counts_add_up(results):
