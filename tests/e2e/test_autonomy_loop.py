@@ -1,5 +1,6 @@
 """The full loop on real parts: drafts as notes, agents' replies measured, the gate opens, public replies go out
-with the AI disclosure, overrides rise, the intent is demoted; a bad config edit is refused while the worker
+with the AI disclosure and no internal ref, the customer's "human" hands the ticket over and counts against the
+reply, the intent is demoted; a bad config edit is refused while the worker
 keeps running; the audit of a ticket tells its whole story."""
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ INTENTS = {
 # 1 override in 6 closes it again (bound 0.56).
 CONFIG = {"defaults": {"override_threshold": 0.5, "min_reviewed": 5, "min_confidence": 0.5},
           "intents": INTENTS, "autonomy": {"review_interval_seconds": 1, "knowledge_snapshot": "test"},
-          "routing": {"min_probability": 0.3}, "brand": {"name": "Acme"}}
+          "routing": {"min_probability": 0.3, "escalation_group": "4242"}, "brand": {"name": "Acme"}}
 
 
 def password_draft(request: dict) -> dict:
@@ -69,18 +70,35 @@ def test_the_gate_is_earned_then_lost(stack):
         stack.desk.agent_writes(ticket, AGENT, PASSWORD_REPLY)
     wait_for(lambda: reviewed(stack) == 5, timeout=30, what="five reviews")
 
-    # 2. The measured override rate is under the threshold: the next one goes out publicly, disclosed as AI.
+    # 2. The measured override rate is under the threshold: the next one goes out publicly, disclosed as AI, with
+    #    nothing internal in it; the exactly-once ref is in an internal companion note right after it.
     ask(stack, 304, "I forgot my password again")
-    [reply] = stack.notes(304)
-    assert reply.public is True
+    [reply, companion] = stack.notes(304)
+    assert reply.public is True and companion.public is False
     assert "Acme's AI assistant" in reply.body and 'reply "human"' in reply.body and PASSWORD_REPLY in reply.body
+    assert "deskdraft-ref" not in reply.body and "zendesk:304:" not in reply.body
+    assert "deskdraft-ref: zendesk:304:" in companion.body and "Sent to the customer automatically" in companion.body
     promoted = stack.state.gate_history("password_reset")
     assert [e["open"] for e in promoted] == [1] and "5 reviews" in promoted[0]["evidence"]
+    stack.deliver(304, "d-304-again")  # the trigger fires again on our own reply: nothing more is posted
+    wait_for(stack.inbox_settled, what="the inbox to settle")
+    assert len(stack.notes(304)) == 2
 
-    # 3. An agent corrects the public reply: 1 override in 6 reviews puts the bound over the threshold, and the
-    #    intent falls back to drafts with no admin action.
-    stack.desk.agent_writes(304, AGENT, "Sorry, that link is broken today; I have reset it for you manually.")
+    # 3. The customer answers the public reply with the one word it offers: a handoff note with the tags and the
+    #    group, never a second AI answer; and that answer is evidence against the reply (an override), so 1 of 6
+    #    puts the bound over the threshold and the intent falls back to drafts with no admin action.
+    stack.desk.customer_writes(304, CUSTOMER, "human")
+    assert stack.deliver(304, "d-304-human").status_code == 202
+    wait_for(lambda: len(stack.notes(304)) == 3, timeout=60, what="the handoff note")
+    wait_for(stack.inbox_settled, what="the inbox to settle")
+    handoff = stack.notes(304)[2]
+    assert handoff.public is False and "Handed to a human" in handoff.body and "asked for a person" in handoff.body
+    assert [p.public for p in stack.notes(304)].count(True) == 1
+    ticket = stack.zendesk.ticket(304)
+    assert "deskdraft_handoff" in ticket["tags"] and ticket["group_id"] == 4242
     wait_for(lambda: reviewed(stack) == 6, timeout=30, what="the sixth review")
+    [review] = [s for s in stack.state.audit_trail("zendesk", "304") if s["step"] == "reviewed"]
+    assert review["overridden"] is True and "asked for a person" in review["changes"][0]
     ask(stack, 306, "Help, I forgot my password")
     [note] = stack.notes(306)
     assert note.public is False and "not under 50.0%" in note.body
@@ -125,8 +143,8 @@ def test_a_bad_config_edit_is_refused_while_the_worker_keeps_running(stack):
 
 def test_the_audit_tells_the_whole_story(stack):
     steps = [s["step"] for s in stack.state.audit_trail("zendesk", "304")]
-    for expected in ("event_received", "ticket_read", "routed", "retrieved", "drafted", "gate", "posted",
-                     "reviewed"):
+    for expected in ("event_received", "ticket_read", "routed", "retrieved", "drafted", "gate", "output_guard",
+                     "posted", "reviewed"):
         assert expected in steps, (expected, steps)
     posted = [s for s in stack.state.audit_trail("zendesk", "304") if s["step"] == "posted"][0]
     assert posted["where"] == "public_reply" and posted["ai_disclosure"] is True
@@ -138,3 +156,4 @@ def test_the_audit_tells_the_whole_story(stack):
     report = subprocess.run([sys.executable, "-m", "flask", "--app", "webhooks", "report"], cwd=REPO,
                             env=stack.env, capture_output=True, text=True, timeout=60)
     assert report.returncode == 0 and "password_reset" in report.stdout and "Savings:" in report.stdout
+    assert "password_reset     0 accepted, 1 overridden, 0 not yet known" in report.stdout
