@@ -160,7 +160,8 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
           overridden=stats.overridden, upper_bound=round(stats.upper_bound, 4))
     verdict = None
     if decision.action == gate.REPLY:  # the gate opened: every word still passes the output guard
-        verdict = output_guard.review(draft.reply, cited=draft.cited, allowed_domains=config.drafting.public_link_domains,
+        verdict = output_guard.review(draft.reply, cited=draft.cited,
+                                      allowed_domains=config.drafting.public_link_domains,
                                       customer_language=routed.language, model_asks_human=draft.model_asks_human,
                                       problems=draft.problems)
         audit("output_guard", allowed=verdict.allowed, reasons=list(verdict.reasons), links=list(verdict.links))

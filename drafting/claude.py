@@ -86,8 +86,8 @@ def passages_text(passages: Sequence[Any]) -> str:
     if not passages:
         return "(no passage matched this question)"
     return "\n\n".join(
-        f'<passage id="P{n}" title="{fence_attribute(p.title)}" url="{fence_attribute(getattr(p, "url", "") or "")}" '
-        f'kind="{fence_attribute(p.kind)}">\n{fence(p.text)}\n</passage>' for n, p in enumerate(passages, start=1))
+        f'<passage id="P{n}" title="{fence_attribute(p.title)}" '
+        f'url="{fence_attribute(getattr(p, "url", "") or "")}" kind="{fence_attribute(p.kind)}">\n{fence(p.text)}\n</passage>' for n, p in enumerate(passages, start=1))
 
 
 class Drafter:

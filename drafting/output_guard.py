@@ -29,8 +29,8 @@ FORMATTING_TAGS = frozenset({"p", "br", "b", "strong", "i", "em", "u", "ul", "ol
 MARKDOWN_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 # Scheme URLs (any scheme: javascript:, data:, ftp: are links too), www. hosts, and bare host.tld[/path].
 SCHEME_URL = re.compile(r"\b[a-z][a-z0-9+.-]{1,15}:(?://)?[^\s<>\"'()\[\]]+", re.IGNORECASE)
-BARE_HOST = re.compile(r"(?<![\w@./-])((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63})(?::\d+)?(/[^\s<>\"'()\[\]]*)?",
-                       re.UNICODE)
+BARE_HOST = re.compile(r"(?<![\w@./-])((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63})(?::\d+)?"
+                       r"(/[^\s<>\"'()\[\]]*)?", re.UNICODE)
 # "e.g." and "i.e." are not hosts; file names are not either, so common extensions are not read as TLDs.
 NOT_TLDS = frozenset({"pdf", "png", "jpg", "jpeg", "gif", "txt", "csv", "doc", "docx", "xls", "xlsx", "zip", "html",
                       "htm", "md", "json", "xml", "eg", "ie"})

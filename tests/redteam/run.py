@@ -121,7 +121,8 @@ class RedTeam:
         import worker
         from settings import parse_config
 
-        self.zendesk, self.claude = FakeZendesk(email=AGENT_EMAIL, token=ZENDESK_TOKEN), FakeClaude(api_key="sk-redteam")
+        self.zendesk = FakeZendesk(email=AGENT_EMAIL, token=ZENDESK_TOKEN)
+        self.claude = FakeClaude(api_key="sk-redteam")
         self.servers = [serve(self.zendesk.app), serve(self.claude.app)]
         self.config = parse_config(config_text(self.tmp / "var", zendesk_url=self.servers[0].url,
                                                claude_url=self.servers[1].url, **CONFIG), "redteam")
