@@ -176,7 +176,7 @@ class RedTeam:
         def answer(request: dict[str, Any]) -> dict[str, Any]:
             # A model that cites what it used: the shipping policy wherever retrieval ranked it (poisoned
             # articles about shipping can outrank it), else the first passage.
-            shipping = SHIPPING_PASSAGE.search(request["json"]["messages"][0]["content"])
+            shipping = SHIPPING_PASSAGE.search(request["messages"][0]["content"])
             cites = [shipping.group(1)] if shipping else ["P1"]
             return {"reply": attempt.get("model_reply", SAFE_REPLY),
                     "cited_passage_ids": attempt.get("model_cites", cites), "missing_information": [],
