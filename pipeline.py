@@ -176,6 +176,12 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         comment_id = connector.escalate(ticket.id, body, tags, group)
         kind, where = "escalated", "handoff_note"
     elif decision.action == gate.REPLY and verdict is not None and verdict.allowed:
+        # A customer can never unsee a reply: re-read the ticket right before posting, so a run that took over a
+        # claim it thought stale (or a new message) is seen now and not after a second public reply.
+        fresh = connector.fetch_ticket(ticket.id)
+        if fresh is None or fresh.latest is None or fresh.latest.id != ticket.latest.id:
+            audit("skipped", reason="the ticket changed while we drafted: not replying publicly", ref=ref)
+            return Outcome("superseded", ref)
         body = notes.public_reply(verdict.text, config.drafting.assistant_name, config.brand.name)
         comment_id = connector.post_reply(ticket.id, body)
         _companion_note(connector, ticket, ref, routed.intent, draft, gate_evidence, audit)

@@ -82,14 +82,15 @@ class Stack:
         zd, cl = serve(self.desk.fake.app), serve(self.claude.app)
         self.servers += [zd, cl]
         self.queue_name = f"e2e-{os.getpid()}-{id(self)}"
-        queue = {"name": self.queue_name}
+        queue = {"name": self.queue_name, **self.extra_config.get("queue", {})}
         if self.broker_url:
             queue["broker_url"] = self.broker_url
         self.config_path = self.tmp / "config.yaml"
         self.config_path.write_text(config_text(self.tmp / "var", claude_url=cl.url,
                                                 only_helpdesks={self.desk.name: self.desk.account(zd.url)},
                                                 knowledge={"embedding": "minilm-int8", "min_score": 0.2},
-                                                queue=queue, **self.extra_config))
+                                                queue=queue,
+                                                **{k: v for k, v in self.extra_config.items() if k != "queue"}))
         self.env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(self.config_path), "HF_HUB_OFFLINE": "1"}
         if self.with_model:
             self.env["TEST_ANTHROPIC_KEY"] = ANTHROPIC_KEY
