@@ -38,6 +38,9 @@ class Deps:
     clock: Callable[[], float] = field(default=time.time)
 
 
+SUPERSEDED = "superseded"  # nothing posted: another run holds the claim now, or the ticket moved on
+
+
 @dataclass(frozen=True)
 class Outcome:
     kind: str  # posted_note | public_reply | escalated | retrieval_note | failure_note | skipped | ...
@@ -110,7 +113,8 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
     except BaseException:
         state.release_claim(ref)  # a retry re-reads the ticket, so a post whose answer was lost still counts once
         raise
-    state.confirm_post(ref, outcome.kind, outcome.comment_id)
+    if outcome.kind != SUPERSEDED:  # the claim may be another run's now: leave it to that run
+        state.confirm_post(ref, outcome.kind, outcome.comment_id)
     return outcome
 
 
@@ -178,10 +182,13 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
     elif decision.action == gate.REPLY and verdict is not None and verdict.allowed:
         # A customer can never unsee a reply: re-read the ticket right before posting, so a run that took over a
         # claim it thought stale (or a new message) is seen now and not after a second public reply.
+        if not deps.state.still_holds(ref):
+            audit("skipped", reason="another run took over the claim while we drafted: not replying", ref=ref)
+            return Outcome(SUPERSEDED, ref)
         fresh = connector.fetch_ticket(ticket.id)
         if fresh is None or fresh.latest is None or fresh.latest.id != ticket.latest.id:
             audit("skipped", reason="the ticket changed while we drafted: not replying publicly", ref=ref)
-            return Outcome("superseded", ref)
+            return Outcome(SUPERSEDED, ref)
         body = notes.public_reply(verdict.text, config.drafting.assistant_name, config.brand.name)
         comment_id = connector.post_reply(ticket.id, body)
         _companion_note(connector, ticket, ref, routed.intent, draft, gate_evidence, audit)
