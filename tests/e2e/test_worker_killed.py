@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from tests.e2e.desks import DESKS
 from tests.e2e.harness import Stack, wait_for
 from tests.e2e.test_spine import CUSTOMER, redis_url
 
@@ -83,5 +84,29 @@ def test_killed_worker_with_the_gate_open_ends_with_exactly_one_public_reply(tmp
         assert "deskdraft-ref: zendesk:211:" in posts[1].body
         steps = [s["step"] for s in stack.state.audit_trail("zendesk", "211")]
         assert "requeued" in steps and steps.count("posted") == 1
+    finally:
+        stack.stop()
+
+
+@pytest.mark.parametrize("desk", ["intercom", "freshdesk"])
+def test_public_reply_once_and_ref_hidden_on_every_helpdesk(desk, tmp_path):
+    """The same guarantees through the other connectors: repeated deliveries and our own posts re-firing the
+    webhook end in one public reply with no ref, and one internal companion note with it."""
+    stack = Stack(tmp_path, desk=DESKS[desk](), extra_config=PUBLIC_CONFIG, kb_kinds={"refunds.md": "policy"}).start()
+    try:
+        _open_gate(stack, "refund_status")
+        stack.desk.add_people(CUSTOMER, 5002)
+        stack.desk.open_ticket(221, CUSTOMER, "Refund", "Where is my refund? When will I get my money back?")
+        assert stack.deliver(221, "d-221").status_code == 202
+        assert stack.deliver(221, "d-221-second-rule").status_code == 202
+        wait_for(lambda: len(stack.notes(221)) == 2, timeout=90, what="the reply and its companion note")
+        wait_for(stack.inbox_settled, timeout=30, what="the inbox to settle")
+        stack.deliver(221, "d-221-our-own-posts")
+        wait_for(stack.inbox_settled, timeout=30, what="the inbox to settle")
+        time.sleep(2)
+        posts = stack.notes(221)
+        assert [p.public for p in posts] == [True, False], posts
+        assert "deskdraft-ref" not in posts[0].body and "AI assistant" in posts[0].body
+        assert f"deskdraft-ref: {desk}:221:" in posts[1].body
     finally:
         stack.stop()
