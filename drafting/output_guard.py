@@ -7,7 +7,8 @@ as written) and only when:
   info in a URL and other schemes never pass;
 - its markup is formatting only: HTML is sanitised with nh3 (Ammonia) down to text; script, style, iframes,
   images, forms, event handlers or any other attribute block the reply instead of being silently dropped;
-- the model did not ask for a human, no check failed, and the reply is in the customer's language.
+- the model did not ask for a human, no check failed, every number in it (amount, days, percentage) is in a
+  passage it cites, and the reply is in the customer's language.
 Otherwise the verdict says why and the pipeline posts an internal note instead.
 """
 from __future__ import annotations
@@ -153,6 +154,17 @@ def to_plain_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def ungrounded_numbers(reply: str, cited: Sequence[Any]) -> list[str]:
+    """Numbers (amounts, days, percentages) in the reply that no cited passage contains: a model that cites the
+    shipping policy while stating "refunds are 200%" passed the policy-citation check, and must not pass this."""
+    sources = " ".join(getattr(p, "text", "") or "" for p in cited)
+    known = set(NUMBER.findall(sources))
+    return [n for n in dict.fromkeys(NUMBER.findall(reply)) if n not in known]
+
+
 def language_problem(reply: str, customer_language: str) -> str | None:
     language, _ = detect_with_probability(reply)
     if language and customer_language and language != customer_language:
@@ -178,6 +190,7 @@ def review(reply: str | None, *, cited: Sequence[Any], allowed_domains: Sequence
     # The sanitised text is checked again: entity-encoded or tag-split links surface only after decoding.
     reasons += [problem for link in find_links(text) if link not in links
                 and (problem := link_problem(link, cited_urls, allowed_domains))]
+    reasons += [f"number not in any cited passage: {n}" for n in ungrounded_numbers(text, cited)]
     mismatch = language_problem(text, customer_language)
     if mismatch:
         reasons.append(mismatch)

@@ -5,7 +5,8 @@ import pytest
 
 from drafting.output_guard import find_links, review
 
-CITED = [SimpleNamespace(url="https://help.acme.test/refunds")]
+CITED = [SimpleNamespace(url="https://help.acme.test/refunds",
+                         text="Refunds are paid back to the original card within 5 business days.")]
 OK = "Your refund reaches your card within 5 business days of us receiving the item."
 
 
@@ -20,7 +21,7 @@ def guard(reply, language="en", domains=("acme.test",), **kwargs):
     OK + " Track it on https://shop.acme.test/orders",  # an admin-allowed domain
     OK + " See [the refund policy](https://help.acme.test/refunds).",
     "<p>" + OK + "</p><p>Best, <b>Acme</b></p>",
-    OK + " Note: keep the receipt. Step 2:3 of the form.",
+    OK + " Note: keep the receipt, it is proof:of purchase.",
 ])
 def test_clean_replies_pass_as_plain_text(reply):
     verdict = guard(reply)
@@ -83,3 +84,9 @@ def test_every_link_form_is_found():
     for host in ("one.test", "two.test", "three.test", "four.test", "five.test"):
         assert any(host in link for link in found), (host, found)
     assert find_links("Download invoice.pdf, e.g. from Orders.") == []
+
+
+def test_numbers_must_come_from_the_cited_passages():
+    assert guard(OK).allowed
+    verdict = guard("Refunds are 200% of the price and arrive within 5 business days.")
+    assert not verdict.allowed and verdict.reasons == ("number not in any cited passage: 200",)
