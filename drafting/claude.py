@@ -87,7 +87,8 @@ def passages_text(passages: Sequence[Any]) -> str:
         return "(no passage matched this question)"
     return "\n\n".join(
         f'<passage id="P{n}" title="{fence_attribute(p.title)}" '
-        f'url="{fence_attribute(getattr(p, "url", "") or "")}" kind="{fence_attribute(p.kind)}">\n{fence(p.text)}\n</passage>' for n, p in enumerate(passages, start=1))
+        f'url="{fence_attribute(getattr(p, "url", "") or "")}" kind="{fence_attribute(p.kind)}">\n'
+        f'{fence(p.text)}\n</passage>' for n, p in enumerate(passages, start=1))
 
 
 class Drafter:
@@ -111,7 +112,8 @@ class Drafter:
                         voice=self._brand.voice)
         tone = ("The customer is frustrated: acknowledge it in the first sentence, apologise once, keep it short "
                 "and concrete." if frustrated else "Friendly and concise.")
-        prompt = render("draft", subject=fence(redact(visible_text(ticket.subject)).text), conversation=conversation_text(ticket),
+        prompt = render("draft", subject=fence(redact(visible_text(ticket.subject)).text),
+                        conversation=conversation_text(ticket),
                         passages=passages_text(passages), language=language, tone=tone)
         message = self._client.messages.create(
             model=self._settings.model, max_tokens=self._settings.max_tokens, system=system,

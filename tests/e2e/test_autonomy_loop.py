@@ -67,8 +67,8 @@ def test_the_gate_is_earned_then_lost(stack):
                          (312, "My login does not work anymore")]:
         ask(stack, ticket, text)
         notes = stack.notes(ticket)
-        assert len(notes) == 1, (ticket, [(n.public, n.body) for n in notes],
-                                 [(s["step"], s.get("reason")) for s in stack.state.audit_trail("zendesk", str(ticket))])
+        trail = stack.state.audit_trail("zendesk", str(ticket))
+        assert len(notes) == 1, (ticket, [(n.public, n.body) for n in notes], [(s["step"], s.get("reason")) for s in trail])
         [note] = notes
         assert note.public is False and "Intent: password_reset" in note.body
         assert "Not sent automatically" in note.body and "of 5 reviewed drafts needed" in note.body
