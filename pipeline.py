@@ -172,6 +172,11 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         if not verdict.allowed:
             decision = gate.Decision(gate.NOTE, (*decision.reasons, *verdict.reasons), decision.gate_open)
 
+    # Slow is not dead: when another run took this claim over as stale, that run posts and this one stops here.
+    if not deps.state.still_holds(ref):
+        audit("skipped", reason="another run took over the claim while we drafted", ref=ref)
+        return Outcome(SUPERSEDED, ref)
+
     if decision.action == gate.ESCALATE:
         body = notes.handoff_note(ref, decision.reasons, routed, draft.confidence, [c.body for c in [*earlier, *burst]],
                                   draft.reply, passages)
@@ -180,11 +185,8 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         comment_id = connector.escalate(ticket.id, body, tags, group)
         kind, where = "escalated", "handoff_note"
     elif decision.action == gate.REPLY and verdict is not None and verdict.allowed:
-        # A customer can never unsee a reply: re-read the ticket right before posting, so a run that took over a
-        # claim it thought stale (or a new message) is seen now and not after a second public reply.
-        if not deps.state.still_holds(ref):
-            audit("skipped", reason="another run took over the claim while we drafted: not replying", ref=ref)
-            return Outcome(SUPERSEDED, ref)
+        # A customer can never unsee a reply: re-read the ticket right before posting, so a post by another run
+        # or a newer message is seen now and not after a second public reply.
         fresh = connector.fetch_ticket(ticket.id)
         if fresh is None or fresh.latest is None or fresh.latest.id != ticket.latest.id:
             audit("skipped", reason="the ticket changed while we drafted: not replying publicly", ref=ref)
