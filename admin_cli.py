@@ -52,6 +52,7 @@ def intent_rows(config: Config, state, now: float) -> list[dict]:
              "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
     measured_epoch = dict(epoch[name] for name in config.autonomy.restart_on)
     summary = state.draft_summary(since)
+    public_outcomes = _public_outcomes(state.drafts_between(since, now + 1))
     names = sorted({row["intent"] for row in summary} | set(config.intents))
     rows = []
     for name in names:
@@ -71,8 +72,22 @@ def intent_rows(config: Config, state, now: float) -> list[dict]:
                      "public": by_action.get("reply", 0), "escalations": by_action.get("escalate", 0),
                      "reviewed": reviewed, "overridden": overridden, "override_rate": stats.rate,
                      "upper_bound": stats.upper_bound if reviewed else None, "gate_open": is_open, "why": why,
+                     "public_outcomes": public_outcomes.get(name, {"accepted": 0, "overridden": 0, "unknown": 0}),
                      "avg_confidence": (sum(a * c for a, c in confidences) / weight) if weight else None})
     return rows
+
+
+def _public_outcomes(records) -> dict[str, dict[str, int]]:
+    """Per intent, our public replies: accepted (a positive signal), overridden, and not yet known."""
+    from drafting.overrides import OVERRIDES
+
+    counts: dict[str, dict[str, int]] = {}
+    for d in records:
+        if d.action != "reply":
+            continue
+        row = counts.setdefault(d.intent, {"accepted": 0, "overridden": 0, "unknown": 0})
+        row["unknown" if d.outcome is None else "overridden" if d.outcome in OVERRIDES else "accepted"] += 1
+    return counts
 
 
 def savings(config: Config, rows: list[dict]) -> dict:
@@ -109,6 +124,14 @@ def report(as_json: bool) -> None:
         click.echo(f"{r['intent'][:18]:18} {r['autonomy']:9} {r['volume']:>6} {r['drafts']:>6} {r['public']:>6} "
                    f"{r['escalations']:>7} {r['reviewed']:>8} {r['override_rate']:>8.1%} {bound:>6} {conf:>5}  "
                    f"{gate_text}")
+    public_rows = [r for r in rows if r["public"]]
+    if public_rows:
+        click.echo("\nPublic replies (accepted only when the customer confirms or the ticket stays solved "
+                   f"{config.autonomy.accept_after_days:g} days):")
+        for r in public_rows:
+            o = r["public_outcomes"]
+            click.echo(f"  {r['intent'][:18]:18} {o['accepted']} accepted, {o['overridden']} overridden, "
+                       f"{o['unknown']} not yet known")
     m = money
     click.echo("")
     click.echo(f"Savings: {m['tickets_per_month']} tickets/month [config] x {m['handle_minutes']} min handle time "

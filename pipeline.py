@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from connectors.base import Comment, Connector, Ticket
-from drafting import checks, confidence as conf, gate, notes, prompts, review
+from connectors.http import HelpdeskError
+from drafting import checks, confidence as conf, gate, notes, output_guard, prompts, review
 from drafting.claude import Drafter, MalformedDraft
 from drafting.routing import IntentSpec, Route, route
 from knowledge.redact import Redactor, find_placeholders
@@ -36,6 +37,9 @@ class Deps:
     router: Any = None  # drafting.router.IntentRouter, None until intents with examples are configured
     safety: Any = None  # drafting.safety.SafetyNet
     clock: Callable[[], float] = field(default=time.time)
+
+
+SUPERSEDED = "superseded"  # nothing posted: another run holds the claim now, or the ticket moved on
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
         return Outcome("ticket_gone", "ticket no longer exists")
     audit("ticket_read", comments=len(ticket.comments), status=ticket.status,
           requester=ticket.requester_id)  # what `erase --requester` finds a customer's tickets by
-    review.observe(ticket, deps.state, audit)
+    review.observe(ticket, deps.state, audit, deps.config.autonomy.accept_after_days, deps.clock())
     reason = _skip_reason(ticket)
     if reason:
         audit("skipped", reason=reason)
@@ -111,7 +115,8 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
     except BaseException:
         state.release_claim(ref)  # a retry re-reads the ticket, so a post whose answer was lost still counts once
         raise
-    state.confirm_post(ref, outcome.kind, outcome.comment_id)
+    if outcome.kind != SUPERSEDED:  # the claim may be another run's now: leave it to that run
+        state.confirm_post(ref, outcome.kind, outcome.comment_id)
     return outcome
 
 
@@ -132,7 +137,8 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
     latest_text = "\n\n".join(c.body for c in burst) or ticket.latest.body
     specs = [IntentSpec(i.name, i.description, i.examples, i.risky) for i in config.intents.values()]
     routed = route(latest_text, [c.body for c in earlier], deps.router, deps.safety,
-                   config.routing.min_probability, intents=specs)
+                   config.routing.min_probability, intents=specs,
+                   after_public_reply=follows_public_reply(ticket, burst))
     intent = config.intent(routed.intent)
     audit("routed", intent=routed.intent, probability=round(routed.probability, 3), risky=routed.risky,
           risk_flags=list(routed.risk_flags), sentiment=routed.sentiment, frustrated=routed.frustrated,
@@ -162,6 +168,20 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         audit("gate_changed", intent=intent.name, open=decision.gate_open, evidence=gate_evidence)
     audit("gate", action=decision.action, reasons=list(decision.reasons), reviewed=stats.reviewed,
           overridden=stats.overridden, upper_bound=round(stats.upper_bound, 4))
+    verdict = None
+    if decision.action == gate.REPLY:  # the gate opened: every word still passes the output guard
+        verdict = output_guard.review(draft.posted or "", cited=draft.cited,  # names restored: what would be sent
+                                      allowed_domains=config.drafting.public_link_domains,
+                                      customer_language=routed.language, model_asks_human=draft.model_asks_human,
+                                      problems=draft.problems)
+        audit("output_guard", allowed=verdict.allowed, reasons=list(verdict.reasons), links=list(verdict.links))
+        if not verdict.allowed:
+            decision = gate.Decision(gate.NOTE, (*decision.reasons, *verdict.reasons), decision.gate_open)
+
+    # Slow is not dead: when another run took this claim over as stale, that run posts and this one stops here.
+    if not deps.state.still_holds(ref):
+        audit("skipped", reason="another run took over the claim while we drafted", ref=ref)
+        return Outcome(SUPERSEDED, ref)
 
     if decision.action == gate.ESCALATE:
         body = notes.handoff_note(ref, decision.reasons, routed, draft.confidence, [c.body for c in [*earlier, *burst]],
@@ -170,9 +190,16 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         group = intent.group or config.routing.escalation_group
         comment_id = connector.escalate(ticket.id, body, tags, group)
         kind, where = "escalated", "handoff_note"
-    elif decision.action == gate.REPLY:
-        body = notes.public_reply(ref, draft.posted or "", config.drafting.assistant_name, config.brand.name)
+    elif decision.action == gate.REPLY and verdict is not None and verdict.allowed:
+        # A customer can never unsee a reply: re-read the ticket right before posting, so a post by another run
+        # or a newer message is seen now and not after a second public reply.
+        fresh = connector.fetch_ticket(ticket.id)
+        if fresh is None or fresh.latest is None or fresh.latest.id != ticket.latest.id:
+            audit("skipped", reason="the ticket changed while we drafted: not replying publicly", ref=ref)
+            return Outcome(SUPERSEDED, ref)
+        body = notes.public_reply(verdict.text, config.drafting.assistant_name, config.brand.name)
         comment_id = connector.post_reply(ticket.id, body)
+        _companion_note(connector, ticket, ref, routed.intent, draft, gate_evidence, audit)
         kind, where = "public_reply", "public_reply"
     elif deps.drafter is None or draft.reply is None:
         body = (notes.retrieval_only_note(ref, passages) if deps.drafter is None
@@ -194,6 +221,31 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
     audit("posted", where=where, comment_id=comment_id, ref=ref, outcome=kind,
           ai_disclosure=kind == "public_reply")
     return Outcome(kind, ref, comment_id)
+
+
+def _companion_note(connector: Connector, ticket: Ticket, ref: str, intent: str, draft: _Draft, evidence: str,
+                    audit: Callable[..., None]) -> None:
+    """The ref, hidden from the customer, in an internal note right after the public reply.
+
+    Exactly-once does not depend on this note: until it exists the reply itself is the ticket's latest update
+    (a re-run stops at "latest update is our own post"), and the claim in our database stops a parallel run.
+    So a failure here is recorded, not retried: retrying the job could never send the reply twice anyway.
+    """
+    try:
+        connector.post_note(ticket.id, notes.public_companion_note(ref, intent, draft.confidence or 0.0, evidence,
+                                                                   draft.cited))
+    except HelpdeskError as exc:
+        audit("companion_note_failed", ref=ref, error=str(exc))
+
+
+def follows_public_reply(ticket: Ticket, burst: Sequence[Comment]) -> bool:
+    """Is the customer answering one of our public replies (the last public comment before their burst)?"""
+    if not burst:
+        return False
+    for comment in reversed(ticket.comments[:ticket.comments.index(burst[0])]):
+        if comment.public:
+            return comment.author_role == "self"
+    return False
 
 
 def _draft(ticket: Ticket, passages: Sequence[Any], routed: Route, deps: Deps, audit: Callable[..., None]) -> _Draft:

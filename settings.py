@@ -173,6 +173,8 @@ class WebhookSettings:
 class DraftingSettings:
     needs_human_below: float  # confidence under this marks the note "needs a human"
     assistant_name: str
+    # Links a public reply may carry besides the URLs of the passages it cites (drafting/output_guard.py).
+    public_link_domains: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,8 @@ class AutonomySettings:
     restart_on: tuple[str, ...]  # prompt | model | knowledge: a change restarts the measurement
     knowledge_snapshot: str  # bump it when the knowledge base changes materially
     review_interval_seconds: float  # how often the worker re-reads tickets whose drafts agents may have answered
+    # A public reply with no answer from anyone counts as accepted once its ticket is solved and stays so this long.
+    accept_after_days: float = 7
 
 
 @dataclass(frozen=True)
@@ -394,6 +398,10 @@ class WebhookSchema(_Strict):
 class DraftingSchema(_Strict):
     needs_human_below = fields.Float(load_default=0.6, validate=validate.Range(min=0, max=1))
     assistant_name = fields.String(load_default="Deskdraft Assistant")
+    public_link_domains = fields.List(fields.String(validate=validate.Regexp(
+        r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        error="a lower-case ASCII domain such as help.acme.com (no scheme, no path, no look-alike letters)")),
+        load_default=list)
 
 
 AUTONOMY = ["manual", "draft", "auto_send"]  # not "off": YAML reads off as false
@@ -455,6 +463,7 @@ class AutonomySchema(_Strict):
                              load_default=lambda: ["prompt", "model", "knowledge"])
     knowledge_snapshot = fields.String(load_default="")
     review_interval_seconds = fields.Float(load_default=300, validate=validate.Range(min=0.5, max=86400))
+    accept_after_days = fields.Float(load_default=7, validate=validate.Range(min=0, max=90))
 
 
 class SavingsSchema(_Strict):
@@ -560,7 +569,9 @@ class ConfigSchema(_Strict):
             anthropic=AnthropicSettings(**data["anthropic"]),
             knowledge=KnowledgeSettings(**{**data["knowledge"], "sources": tuple(data["knowledge"]["sources"])}),
             queue=QueueSettings(**data["queue"]), webhooks=WebhookSettings(**data["webhooks"]),
-            drafting=DraftingSettings(**data["drafting"]), state_url=data["state"]["url"],
+            drafting=DraftingSettings(**{**data["drafting"],
+                                         "public_link_domains": tuple(data["drafting"]["public_link_domains"])}),
+            state_url=data["state"]["url"],
             intents={name: _intent(name, raw, data["defaults"]) for name, raw in data["intents"].items()},
             routing=RoutingSettings(**{**data["routing"], "escalation_tags": tuple(data["routing"]["escalation_tags"]),
                                        "risk_patterns": {k: tuple(v) for k, v in data["routing"]["risk_patterns"].items()}}),

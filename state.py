@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,6 +159,7 @@ class State:
         metadata.create_all(self.engine)
         self._now = clock
         self.listeners: list[Any] = []  # called after each audit step: (account, ticket_id, step, inbox_id, detail)
+        self._held = threading.local()  # per run (one thread each): the claimed_at of the claims it took
 
     # --- inbox -------------------------------------------------------------------------------
     def record_event(self, account: str, event_id: str, ticket_id: str, kind: str) -> int | None:
@@ -224,6 +226,7 @@ class State:
             with self.engine.begin() as conn:
                 conn.execute(insert(posts).values(draft_ref=draft_ref, account=account, ticket_id=ticket_id,
                                                   status="claimed", claimed_at=now))
+            self._remember_claim(draft_ref, now)
             return "claimed"
         except IntegrityError:
             pass
@@ -237,7 +240,31 @@ class State:
             taken = conn.execute(update(posts).where(posts.c.draft_ref == draft_ref,
                                                      posts.c.claimed_at == row["claimed_at"])
                                  .values(claimed_at=now)).rowcount
-            return "claimed" if taken == 1 else "busy"
+        if taken == 1:
+            self._remember_claim(draft_ref, now)
+        return "claimed" if taken == 1 else "busy"
+
+    def _remember_claim(self, draft_ref: str, claimed_at: float) -> None:
+        if not hasattr(self._held, "claims"):
+            self._held.claims = {}
+        self._held.claims[draft_ref] = claimed_at
+
+    def still_holds(self, draft_ref: str) -> bool:
+        """Right before an irreversible post (a public reply): is this run's claim still the current one?
+
+        Compare-and-set on the claimed_at this run wrote, renewing it: False when another run took the claim over
+        as stale meanwhile (this run was slow, not dead), so only one of them can go on to post.
+        """
+        mine = getattr(self._held, "claims", {}).get(draft_ref)
+        if mine is None:
+            return False
+        now = self._now()
+        with self.engine.begin() as conn:
+            renewed = conn.execute(update(posts).where(posts.c.draft_ref == draft_ref, posts.c.status == "claimed",
+                                                       posts.c.claimed_at == mine).values(claimed_at=now)).rowcount
+        if renewed == 1:
+            self._held.claims[draft_ref] = now
+        return renewed == 1
 
     def confirm_post(self, draft_ref: str, kind: str, comment_id: str | None) -> None:
         with self.engine.begin() as conn:

@@ -239,7 +239,8 @@ def review_drafts() -> int:
             continue
         if ticket is not None:
             recorded += review.observe(ticket, d.state,
-                                       lambda step, **detail: d.state.log(account, ticket_id, step, None, **detail))
+                                       lambda step, **detail: d.state.log(account, ticket_id, step, None, **detail),
+                                       d.config.autonomy.accept_after_days)
     return recorded
 
 

@@ -20,6 +20,7 @@ import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
+from drafting.safety import hidden_text
 from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -179,8 +180,13 @@ class ZendeskConnector(LazyClient):
         author = str(raw.get("author_id"))
         role = "self" if author == me else ROLE_BY_ZENDESK_ROLE.get(roles.get(author, ""), "system")
         channel = ((raw.get("via") or {}).get("channel") or "")
+        body = raw.get("plain_body") or raw.get("body") or ""
+        # plain_body shows text an email's HTML hid (display:none, white, comments) as if visible; such a comment is
+        # passed on as its HTML so the pipeline can drop the hidden part before the model and flag it.
+        if role != "self" and hidden_text(raw.get("html_body") or ""):
+            body = raw["html_body"]
         return Comment(id=str(raw["id"]), author_id=author, author_role=role,
-                       body=raw.get("plain_body") or raw.get("body") or "", public=bool(raw.get("public", True)),
+                       body=body, public=bool(raw.get("public", True)),
                        via_api=channel == "api", created_at=raw.get("created_at") or "")
 
     def _comment_on(self, ticket_id: str, body: str, public: bool, tags: Sequence[str] = (),

@@ -13,7 +13,8 @@ from typing import Any, Sequence
 import anthropic
 
 from connectors.base import Ticket
-from drafting.prompts import fence, render
+from drafting.prompts import fence, fence_attribute, render
+from drafting.safety import visible_text
 from knowledge.redact import Redactor
 from settings import AnthropicSettings, BrandSettings
 
@@ -58,26 +59,37 @@ class ModelDraft:
     prompt: str = field(repr=False, default="")
 
 
+ROLE_NAMES = {"customer": "customer", "agent": "agent", "self": "assistant"}  # anything else is "system"
+
+
 def conversation_text(ticket: Ticket) -> str:
-    """The thread as the model sees it: every public turn plus other agents' notes, never our own drafts."""
+    """The thread as the model sees it: every public turn plus other agents' notes, never our own drafts.
+
+    Each message is a <message> whose role comes from the helpdesk's author data, never from its text; the text is
+    what a reader sees (hidden HTML dropped, drafting.safety flags it), redacted, and escaped so it cannot form a
+    tag of its own.
+    """
     lines = []
     redactor = Redactor(ticket.people)  # the ticket's people: one placeholder each, all through the thread
-    for comment in ticket.comments:
+    for n, comment in enumerate(ticket.comments, start=1):
         if comment.author_role == "self":
             continue
-        who = {"customer": "Customer", "agent": "Agent"}.get(comment.author_role, "System")
-        if not comment.public:
-            who += " (internal note)"
+        role = ROLE_NAMES.get(comment.author_role, "system")
+        visibility = "public" if comment.public else "internal note"
         # Personal data never reaches the model: the same redaction the knowledge layer applies.
-        lines.append(f"[{who}, {comment.created_at}]\n{fence(redactor.redact(comment.body.strip()).text)}")
+        text = redactor.redact(visible_text(comment.body).strip()).text
+        lines.append(f'<message n="{n}" role="{role}" visibility="{visibility}" '
+                     f'time="{fence_attribute(comment.created_at)}">\n{fence(text)}\n</message>')
     return "\n\n".join(lines)
 
 
 def passages_text(passages: Sequence[Any]) -> str:
     if not passages:
         return "(no passage matched this question)"
-    return "\n\n".join(f'<passage id="P{n}" title="{fence(p.title)}" kind="{p.kind}">\n{fence(p.text)}\n</passage>'
-                       for n, p in enumerate(passages, start=1))
+    return "\n\n".join(
+        f'<passage id="P{n}" title="{fence_attribute(p.title)}" '
+        f'url="{fence_attribute(getattr(p, "url", "") or "")}" kind="{fence_attribute(p.kind)}">\n'
+        f'{fence(p.text)}\n</passage>' for n, p in enumerate(passages, start=1))
 
 
 class Drafter:
@@ -101,8 +113,8 @@ class Drafter:
                         voice=self._brand.voice)
         tone = ("The customer is frustrated: acknowledge it in the first sentence, apologise once, keep it short "
                 "and concrete." if frustrated else "Friendly and concise.")
-        subject = Redactor(ticket.people).redact(ticket.subject).text
-        prompt = render("draft", subject=fence(subject), conversation=conversation_text(ticket),
+        prompt = render("draft", subject=fence(Redactor(ticket.people).redact(visible_text(ticket.subject)).text),
+                        conversation=conversation_text(ticket),
                         passages=passages_text(passages), language=language, tone=tone)
         message = self._client.messages.create(
             model=self._settings.model, max_tokens=self._settings.max_tokens, system=system,

@@ -85,7 +85,16 @@ Hi, I'm {assistant}, {brand}'s AI assistant.
 
 {reply}
 
-If you would rather talk to a person, just reply "human" and someone from our team will take over.
+If you would rather talk to a person, just reply "human" and someone from our team will take over."""
+
+# Posted right after a public reply, as an internal note: it carries the exactly-once ref (customers never see
+# it) and tells agents what was sent and why.
+PUBLIC_COMPANION_NOTE = """\
+[deskdraft] Sent to the customer automatically: the reply above was written by the AI assistant.
+Intent: {intent} | Confidence: {confidence:.2f} | Gate: {evidence}
+
+--- Sources cited ---
+{sources}
 
 {ref_prefix} {ref}"""
 
@@ -104,6 +113,12 @@ def handoff_note(ref: str, why: Sequence[str], route: Any, confidence: float | N
         sources=source_lines(passages), ref_prefix=REF_PREFIX, ref=ref)
 
 
-def public_reply(ref: str, reply: str, assistant: str, brand: str) -> str:
-    """A reply the customer sees: it always says it is an AI and how to reach a person (added by code)."""
-    return PUBLIC_REPLY.format(assistant=assistant, brand=brand, reply=reply, ref_prefix=REF_PREFIX, ref=ref)
+def public_reply(reply: str, assistant: str, brand: str) -> str:
+    """A reply the customer sees: it always says it is an AI and how to reach a person (added by code), and it
+    carries nothing internal: the ref goes into the companion note."""
+    return PUBLIC_REPLY.format(assistant=assistant, brand=brand, reply=reply)
+
+
+def public_companion_note(ref: str, intent: str, confidence: float, evidence: str, cited: Sequence[Any]) -> str:
+    return PUBLIC_COMPANION_NOTE.format(intent=intent, confidence=confidence, evidence=evidence,
+                                        sources=source_lines(cited), ref_prefix=REF_PREFIX, ref=ref)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -19,9 +20,27 @@ def render(name: str, **values: str) -> str:
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
+# Invisible format characters (zero-width, bidi overrides) can hide or reorder words; the model gets none of them.
+_INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
 def fence(text: str) -> str:
-    """Untrusted text cannot close our tags: "</ticket>" typed by a customer stays inert."""
-    return text.replace("</", "<\\/")
+    """Untrusted text as element content: no tag can open or close ("<", ">" and "&" become entities)."""
+    return html.escape(_INVISIBLE.sub("", text), quote=False)
+
+
+def fence_attribute(text: str) -> str:
+    """Untrusted text inside a double-quoted attribute: quotes escaped too, and on one line."""
+    return html.escape(" ".join(_INVISIBLE.sub("", text).split()), quote=True)
+
+
+_TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)\b[^<>]*>")
+
+
+def tags(prompt: str) -> list[str]:
+    """The tags in a rendered prompt, in order ("ticket", "/ticket", ...): with every untrusted text fenced, these
+    are exactly the template's own, whatever a ticket says (tests and the red-team benchmark check it)."""
+    return [closing + name for closing, name in _TAG.findall(prompt)]
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from drafting import language as languages
-from drafting.safety import RiskHit, SafetyNet, asks_for_human, flags_of, visible_text
+from drafting.safety import RiskHit, SafetyNet, asks_for_human, flags_of, hidden_text, visible_text
 from drafting.sentiment import assess
 
 if TYPE_CHECKING:
@@ -114,11 +114,12 @@ def _hit_reason(hit: RiskHit, where: str) -> str:
 
 def route(latest: str, earlier_customer_turns: Sequence[str], router: IntentRouter | None, safety: SafetyNet,
           min_probability: float, *, intents: Sequence[IntentSpec] | None = None,
-          risky_floor: float = RISKY_FLOOR, default_language: str = "en") -> Route:
+          risky_floor: float = RISKY_FLOOR, default_language: str = "en", after_public_reply: bool = False) -> Route:
     """Route a thread from the customer's latest message (possibly several joined) and their earlier ones.
 
     intents: the configured intents; their `risky` marks which router labels are risky, and a label the
     config no longer has is "unknown". Without them only the safety net can make a route risky.
+    after_public_reply: the latest message answers one of our public replies, where "human" anywhere reaches one.
     """
     raw_latest = latest or ""
     raw_earlier = [turn for turn in earlier_customer_turns if turn and turn.strip()]
@@ -151,8 +152,12 @@ def route(latest: str, earlier_customer_turns: Sequence[str], router: IntentRout
             seen.add((hit.flag, hit.text))
             reasons.append(_hit_reason(hit, where))
     risk_flags = flags_of([*hits, *earlier_hits])
+    hidden = hidden_text(raw_latest)
+    if hidden:
+        risk_flags = (*risk_flags, "hidden_text")
+        reasons.append(f"hidden HTML text dropped before the model: {hidden[:80]!r}")
 
-    human_phrase = asks_for_human(raw_latest)
+    human_phrase = asks_for_human(raw_latest, answering_public_reply=after_public_reply)
     if human_phrase:
         reasons.append(f"customer asked for a person ({human_phrase!r})")
 

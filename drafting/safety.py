@@ -218,7 +218,13 @@ PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
         "en": (r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier|your) (?:instructions|prompts?|rules|messages)",
                r"disregard (?:all |any )?(?:the )?(?:previous|prior|above|earlier|your) \w+", r"system prompt",
                r"you are now (?:a|an|in|my|the) (?:\w+ )?(?:assistant|ai|model|bot|mode|developer|admin)", r"new instructions",
-               r"jailbreak", r"(?:risk|intent|route|routing|escalat\w*|needs?[ _]human|safety)\s*[:=]",
+               r"jailbreak",
+               # key=value steering ("intent=order_status", "risky: false"); \w* keeps the right-hand word whole
+               # so the closing word boundary holds after "=" (it never could right after a symbol).
+               r"(?:risky?|intent|route|routing|escalat\w*|needs?[ _]human|safety|confidence|autonomy|role"
+               r"|auto[ _]?send)\s*[:=]\s*\w*",
+               # a customer line dressed as another speaker's turn: "[Agent, 10:02] Approved: ..."
+               r"\[\s*(?:agent|system|assistant|support|admin|staff|operator|moderator)\b[^\]\n]{0,40}\]",
                r"(?:system|assistant|developer|admin)\s*(?:prompt|message|override|note|instruction)?\s*:\s*(?:ignore|you|this|the|risk"
                r"|intent|override|new|disregard|do not|don ?t|classify|route|mark|treat)",
                r"</?\s*(?:system|instructions?)\s*>"),
@@ -304,6 +310,8 @@ _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "me
 _BLOCK = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol"}
 _NEVER_SHOWN = {"script", "style", "template", "head", "title", "noscript"}
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|opacity\s*:\s*0(?![.\d]*[1-9])"
+                           # white (or near-white) text: invisible on the white background every helpdesk uses
+                           r"|(?<![\w-])color\s*:\s*(?:white|#f{3}\b|#f{6}\b|#fefefe|rgba?\(\s*25[0-5]\s*,\s*25[0-5]\s*,\s*25[0-5])"
                            r"|(?<![\w-])(?:max-)?(?:height|width)\s*:\s*0(?:px)?\s*(?:;|$)", re.IGNORECASE)
 
 
@@ -352,6 +360,28 @@ def _text_of(text: str, parser: HTMLParser) -> str:
 def visible_text(text: str) -> str:
     """What the customer visibly wrote: what the router, mood and language read. Hidden text cannot steer them."""
     return _text_of(text, _VisibleOnly())
+
+
+HIDDEN_MIN_WORDS = 2  # a stray hidden "&nbsp;" or tracking pixel alt is not a message; two hidden words are
+
+
+def hidden_text(text: str) -> str | None:
+    """Words a reader of the rendered HTML would not see (display:none, zero size, white text, comments, script),
+    or None. Such text is dropped before the model and is itself a risk signal: nobody hides words from an agent
+    for a good reason."""
+    if "<" not in (text or ""):
+        return None
+    seen = _WORD.findall(visible_text(text))
+    remaining = {}
+    for word in seen:
+        remaining[word] = remaining.get(word, 0) + 1
+    hidden = []
+    for word in _WORD.findall(plain_text(text)):
+        if remaining.get(word):
+            remaining[word] -= 1
+        else:
+            hidden.append(word)
+    return " ".join(hidden)[:200] if len(hidden) >= HIDDEN_MIN_WORDS else None
 
 
 def plain_text(text: str) -> str:
@@ -426,14 +456,54 @@ class SafetyNet:
 
 _HUMAN_RULES = [(lang, _compile(p)) for lang, patterns in HUMAN_REQUEST.items() for p in patterns]
 
+# Every public reply says: reply "human". The word, in each language above (folded: no accents), reaches a person
+# when it is the whole message (give or take politeness), or anywhere in an answer to one of our public replies.
+HUMAN_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("human", "humans", "agent", "person", "someone", "operator", "representative", "staff"),
+    "de": ("mensch", "menschen", "mitarbeiter", "mitarbeiterin", "berater", "beraterin", "person"),
+    "fr": ("humain", "humaine", "personne", "agent", "conseiller", "conseillere", "operateur"),
+    "es": ("humano", "humana", "persona", "agente", "asesor", "operador"),
+    "nl": ("mens", "medewerker", "persoon"),
+    "sv": ("manniska", "manniskan", "person", "handlaggare", "agent"),
+    "it": ("umano", "persona", "operatore", "operatrice"),
+    "pt": ("humano", "pessoa", "atendente", "agente"),
+}
+# Words that may surround the one word without changing what it asks for.
+_FILLER = frozenset("""a an the please pls plz i want need now real human: hi hello hey ok okay yes
+    bitte einen einem ein eine echter echten ich will mochte jetzt hallo ja
+    un une s il vous plait svp je veux voudrais bonjour oui vrai vraie
+    por favor un una quiero hola si real
+    graag een ik wil hallo ja echte
+    tack en ett jag vill ha hej ja riktig
+    per favore un una voglio ciao si vero vera
+    por favor um uma quero ola sim""".split())
+_HUMAN_WORD_SET = frozenset(word for words in HUMAN_WORDS.values() for word in words)
 
-def asks_for_human(text: str) -> str | None:
-    """The phrase with which the customer asks for a person, or None."""
+
+def _one_word_request(view: str, anywhere: bool) -> str | None:
+    words = _WORD.findall(view)
+    found = next((word for word in words if word in _HUMAN_WORD_SET), None)
+    if found is None:
+        return None
+    if anywhere or all(word in _FILLER or word in _HUMAN_WORD_SET for word in words):
+        return found
+    return None
+
+
+def asks_for_human(text: str, answering_public_reply: bool = False) -> str | None:
+    """The phrase with which the customer asks for a person, or None.
+
+    answering_public_reply: the message answers one of our public replies, which told the customer to reply
+    "human": then the word anywhere in it is the request, never the start of a second AI answer.
+    """
     for view in views(text or ""):
         for _, regex in _HUMAN_RULES:
             match = regex.search(view)
             if match:
                 return match.group(0).strip()
+        word = _one_word_request(view, anywhere=answering_public_reply)
+        if word:
+            return word
     return None
 
 

@@ -131,3 +131,25 @@ def test_an_event_being_worked_on_is_not_swept(state, clock):
     assert state.stalled_events(older_than_seconds=5) == []
     clock.now += 6
     assert [e.id for e in state.stalled_events(older_than_seconds=5)] == [event]
+
+
+def test_only_the_current_claim_holder_may_post(tmp_path):
+    """A slow run whose claim was taken over as stale learns it before an irreversible post (a public reply)."""
+    import threading
+
+    clock = [1000.0]
+    state = State(f"sqlite:///{tmp_path}/claims.db", clock=lambda: clock[0])
+    assert state.claim_post("z:1:2", "z", "1", stale_after=5) == "claimed"  # run A
+    clock[0] += 10  # A is slow, not dead
+    result = {}
+
+    def run_b():
+        result["claim"] = state.claim_post("z:1:2", "z", "1", stale_after=5)
+        result["holds"] = state.still_holds("z:1:2")
+
+    b = threading.Thread(target=run_b)
+    b.start()
+    b.join()
+    assert result == {"claim": "claimed", "holds": True}
+    assert state.still_holds("z:1:2") is False  # A (this thread) lost it: it must not post
+    assert state.still_holds("z:9:9") is False  # never claimed here

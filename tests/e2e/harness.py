@@ -84,7 +84,7 @@ class Stack:
         zd, cl = serve(self.desk.fake.app), serve(self.claude.app)
         self.servers += [zd, cl]
         self.queue_name = f"e2e-{os.getpid()}-{id(self)}"
-        queue = {"name": self.queue_name}
+        queue = {"name": self.queue_name, **self.extra_config.get("queue", {})}
         if self.broker_url:
             queue["broker_url"] = self.broker_url
         self.config_path = self.tmp / "config.yaml"

@@ -1,5 +1,6 @@
 """The full loop on real parts: drafts as notes, agents' replies measured, the gate opens, public replies go out
-with the AI disclosure, overrides rise, the intent is demoted; a bad config edit is refused while the worker
+with the AI disclosure and no internal ref, the customer's "human" hands the ticket over and counts against the
+reply, the intent is demoted; a bad config edit is refused while the worker
 keeps running; the audit of a ticket tells its whole story."""
 from __future__ import annotations
 
@@ -26,10 +27,12 @@ INTENTS = {
                                      "There is a payment I don't recognise"], "tags": ["dispute"]},
 }
 # Small numbers so the loop fits in a test: 5 reviews open the gate (0 of 5 overridden: bound 0.43 < 0.5),
-# 1 override in 6 closes it again (bound 0.56).
-CONFIG = {"defaults": {"override_threshold": 0.5, "min_reviewed": 5, "min_confidence": 0.5},
+# 1 override in 6 closes it again (bound 0.56). No worker is killed here, so claims are not taken over after the
+# test config's 5 s: on a loaded machine a slow first draft was, and got posted twice (a worker/state matter).
+CONFIG = {"queue": {"claim_timeout_seconds": 120},
+          "defaults": {"override_threshold": 0.5, "min_reviewed": 5, "min_confidence": 0.5},
           "intents": INTENTS, "autonomy": {"review_interval_seconds": 1, "knowledge_snapshot": "test"},
-          "routing": {"min_probability": 0.3}, "brand": {"name": "Acme"}}
+          "routing": {"min_probability": 0.3, "escalation_group": "4242"}, "brand": {"name": "Acme"}}
 
 
 def password_draft(request: dict) -> dict:
@@ -63,19 +66,28 @@ def test_the_gate_is_earned_then_lost(stack):
                          (303, "The password reset email never arrives"), (311, "How do I change my password?"),
                          (312, "My login does not work anymore")]:
         ask(stack, ticket, text)
-        [note] = stack.notes(ticket)
+        notes = stack.notes(ticket)
+        trail = stack.state.audit_trail("zendesk", str(ticket))
+        assert len(notes) == 1, (ticket, [(n.public, n.body) for n in notes], [(s["step"], s.get("reason")) for s in trail])
+        [note] = notes
         assert note.public is False and "Intent: password_reset" in note.body
         assert "Not sent automatically" in note.body and "of 5 reviewed drafts needed" in note.body
         stack.desk.agent_writes(ticket, AGENT, PASSWORD_REPLY)
     wait_for(lambda: reviewed(stack) == 5, timeout=30, what="five reviews")
 
-    # 2. The measured override rate is under the threshold: the next one goes out publicly, disclosed as AI.
+    # 2. The measured override rate is under the threshold: the next one goes out publicly, disclosed as AI, with
+    #    nothing internal in it; the exactly-once ref is in an internal companion note right after it.
     ask(stack, 304, "I forgot my password again")
-    [reply] = stack.notes(304)
-    assert reply.public is True
+    [reply, companion] = stack.notes(304)
+    assert reply.public is True and companion.public is False
     assert "Acme's AI assistant" in reply.body and 'reply "human"' in reply.body and PASSWORD_REPLY in reply.body
+    assert "deskdraft-ref" not in reply.body and "zendesk:304:" not in reply.body
+    assert "deskdraft-ref: zendesk:304:" in companion.body and "Sent to the customer automatically" in companion.body
     promoted = stack.state.gate_history("password_reset")
     assert [e["open"] for e in promoted] == [1] and "5 reviews" in promoted[0]["evidence"]
+    stack.deliver(304, "d-304-again")  # the trigger fires again on our own reply: nothing more is posted
+    wait_for(stack.inbox_settled, what="the inbox to settle")
+    assert len(stack.notes(304)) == 2
 
     # 2b. The customer's name reaches the model only as a placeholder and comes back in the public reply; a draft
     #     left with any other placeholder stays private, although the gate is open, and the note says why.
@@ -89,8 +101,8 @@ def test_the_gate_is_earned_then_lost(stack):
     stack.claude.default = draft_with_placeholders
     try:
         ask(stack, 305, "Casey here, I forgot my password again")
-        [reply] = stack.notes(305)
-        assert reply.public is True and f"Hi Casey Customer, {PASSWORD_REPLY}" in reply.body
+        [reply, companion] = stack.notes(305)
+        assert companion.public is False and reply.public is True and f"Hi Casey Customer, {PASSWORD_REPLY}" in reply.body
         ask(stack, 307, "I forgot my password, write to casey.c@example.com")
         [note] = stack.notes(307)
         assert note.public is False and "the draft contains [EMAIL]: fill in before sending" in note.body
@@ -99,10 +111,21 @@ def test_the_gate_is_earned_then_lost(stack):
     finally:
         stack.claude.default = password_draft
 
-    # 3. An agent corrects the public reply: 1 override in 6 reviews puts the bound over the threshold, and the
-    #    intent falls back to drafts with no admin action.
-    stack.desk.agent_writes(304, AGENT, "Sorry, that link is broken today; I have reset it for you manually.")
+    # 3. The customer answers the public reply with the one word it offers: a handoff note with the tags and the
+    #    group, never a second AI answer; and that answer is evidence against the reply (an override), so 1 of 6
+    #    puts the bound over the threshold and the intent falls back to drafts with no admin action.
+    stack.desk.customer_writes(304, CUSTOMER, "human")
+    assert stack.deliver(304, "d-304-human").status_code == 202
+    wait_for(lambda: len(stack.notes(304)) == 3, timeout=60, what="the handoff note")
+    wait_for(stack.inbox_settled, what="the inbox to settle")
+    handoff = stack.notes(304)[2]
+    assert handoff.public is False and "Handed to a human" in handoff.body and "asked for a person" in handoff.body
+    assert [p.public for p in stack.notes(304)].count(True) == 1
+    ticket = stack.zendesk.ticket(304)
+    assert "deskdraft_handoff" in ticket["tags"] and ticket["group_id"] == 4242
     wait_for(lambda: reviewed(stack) == 6, timeout=30, what="the sixth review")
+    [review] = [s for s in stack.state.audit_trail("zendesk", "304") if s["step"] == "reviewed"]
+    assert review["overridden"] is True and "asked for a person" in review["changes"][0]
     ask(stack, 306, "Help, I forgot my password")
     [note] = stack.notes(306)
     assert note.public is False and "not under 50.0%" in note.body
@@ -147,8 +170,8 @@ def test_a_bad_config_edit_is_refused_while_the_worker_keeps_running(stack):
 
 def test_the_audit_tells_the_whole_story(stack):
     steps = [s["step"] for s in stack.state.audit_trail("zendesk", "304")]
-    for expected in ("event_received", "ticket_read", "routed", "retrieved", "drafted", "gate", "posted",
-                     "reviewed"):
+    for expected in ("event_received", "ticket_read", "routed", "retrieved", "drafted", "gate", "output_guard",
+                     "posted", "reviewed"):
         assert expected in steps, (expected, steps)
     posted = [s for s in stack.state.audit_trail("zendesk", "304") if s["step"] == "posted"][0]
     assert posted["where"] == "public_reply" and posted["ai_disclosure"] is True
@@ -160,3 +183,4 @@ def test_the_audit_tells_the_whole_story(stack):
     report = subprocess.run([sys.executable, "-m", "flask", "--app", "webhooks", "report"], cwd=REPO,
                             env=stack.env, capture_output=True, text=True, timeout=60)
     assert report.returncode == 0 and "password_reset" in report.stdout and "Savings:" in report.stdout
+    assert "password_reset     0 accepted, 1 overridden, 0 not yet known" in report.stdout
