@@ -544,6 +544,27 @@ def missing_secrets(config: Config) -> list[str]:
     return missing
 
 
+# Settings a running process cannot switch safely: the database and broker both processes share (the web server
+# on the old database while the worker reads the new one drops events), what Celery, gunicorn and the scheduler
+# read once at start. An edit that changes one of them is refused as a whole until a restart.
+RESTART_ONLY: dict[str, Any] = {
+    "data_dir": lambda c: str(Path(c.data_dir).resolve()),
+    "state.url": lambda c: c.database_url,
+    "queue.broker_url": lambda c: c.queue.broker_url,
+    "queue.name": lambda c: c.queue.name,
+    "queue.concurrency": lambda c: c.queue.concurrency,
+    "queue.sweep_interval_seconds": lambda c: c.queue.sweep_interval_seconds,
+    "webhooks.max_body_bytes": lambda c: c.webhooks.max_body_bytes,
+    "autonomy.review_interval_seconds": lambda c: c.autonomy.review_interval_seconds if c.autonomy else None,
+    "knowledge.sync_interval_minutes": lambda c: c.knowledge.sync_interval_minutes,
+}
+
+
+def needs_restart(running: Config, edited: Config) -> list[str]:
+    """The restart-only settings an edit changes, by their config.yaml names."""
+    return [name for name, read in RESTART_ONLY.items() if read(running) != read(edited)]
+
+
 class LiveConfig:
     """The config in force, re-read when the file changes; a bad edit is refused and the last good one kept.
 
@@ -582,7 +603,11 @@ class LiveConfig:
                 return self._config
             self._mtime = mtime
             try:
-                self._config = load_config(self.path)
+                loaded = load_config(self.path)
+                restart = needs_restart(self._config, loaded)
+                if restart:  # web and worker must never disagree on these: both keep the running values
+                    raise ConfigError(f"{', '.join(restart)} changed: needs a restart of scripts/run")
+                self._config = loaded
                 self.error = None
                 log.warning("config reloaded from %s", self.path)
             except ConfigError as exc:

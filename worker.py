@@ -7,6 +7,8 @@ config.yaml on first access, so importing this module never reads the config or 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 import threading
 import time
@@ -112,7 +114,9 @@ def deps() -> pipeline.Deps:
 
 
 def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipeline.Deps:
-    """Everything a job needs; what the new config did not change (database, knowledge store) is kept."""
+    """Everything a job needs; what the new config did not change (database, knowledge store) is kept, and what it
+    replaced is closed: the old store at once (its embedded lock must go before the new one opens), HTTP clients
+    after a grace period, since runs in flight may still be using them."""
     from drafting import intent_model
     from drafting.safety import SafetyNet
     from knowledge.service import Retriever  # keeps onnxruntime/chromadb out of the web process
@@ -122,23 +126,63 @@ def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipelin
     if drafter is None:
         log.warning("%s is not set: notes will list relevant articles but carry no drafted reply",
                     config.anthropic.api_key_env)
-    same_db = previous is not None and previous.config.database_url == config.database_url
-    same_kb = previous is not None and previous.config.knowledge == config.knowledge \
-        and previous.config.chroma_path == config.chroma_path
+    # state.url is restart-only (settings.RESTART_ONLY): a reload never moves this process to another database.
+    state = previous.state if previous is not None else State(config.database_url)
     same_intents = previous is not None and previous.config.intents == config.intents \
         and previous.config.knowledge.embedding == config.knowledge.embedding
     router = previous.router if same_intents else intent_model.load_or_train(config)
     log.info("intent router: %s", intent_model.describe(router))
-    return pipeline.Deps(config=config, state=previous.state if same_db else State(config.database_url),
-                         connectors=build_connectors(config),
-                         retrieve=previous.retrieve if same_kb else Retriever(config), drafter=drafter,
-                         router=router, safety=SafetyNet(config.routing.risk_patterns))
+    retriever = Retriever(config, previous.retrieve if previous is not None else None)
+    if previous is not None:
+        _close_later([*previous.connectors.values(), previous.drafter])
+    return pipeline.Deps(config=config, state=state, connectors=build_connectors(config), retrieve=retriever,
+                         drafter=drafter, router=router, safety=SafetyNet(config.routing.risk_patterns))
+
+
+CLOSE_GRACE_SECONDS = 300.0  # longer than any helpdesk or model call a run in flight can still be making
+
+
+def _close_later(resources: list[Any]) -> None:
+    def close() -> None:
+        for resource in resources:
+            try:
+                if resource is not None:
+                    resource.close()
+            except Exception as exc:  # closing is tidying up: never let it hurt a run
+                log.warning("closing a replaced %s: %s", type(resource).__name__, exc)
+
+    timer = threading.Timer(CLOSE_GRACE_SECONDS, close)
+    timer.daemon = True
+    timer.start()
+
+
+HEARTBEAT_SECONDS = 10.0
 
 
 @worker_ready.connect
 def _warm_up(**kwargs: Any) -> None:
-    """Load the embedding model, the router and the connections before the first ticket, not during it."""
-    deps()
+    """Load the embedding model, the router and the connections before the first ticket, not during it; then
+    say so every HEARTBEAT_SECONDS (state.last_heartbeat(), for /healthz)."""
+    from knowledge.health import knowledge_store_health
+
+    d = deps()
+    ok, reason = knowledge_store_health(d.config, d.retrieve.store() if _embedded(d.config) else None)
+    (log.info if ok else log.error)("knowledge store: %s", reason)
+    name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def beat() -> None:
+        while True:
+            try:
+                deps().state.heartbeat(name, os.getpid())
+            except Exception as exc:  # the database is down: /healthz shows the heartbeat getting old
+                log.warning("heartbeat not written: %s", exc)
+            time.sleep(HEARTBEAT_SECONDS)
+
+    threading.Thread(target=beat, name="deskdraft-heartbeat", daemon=True).start()
+
+
+def _embedded(config: Config) -> bool:
+    return not config.knowledge.url
 
 
 def _countdown(exc: BaseException, retries: int, base: int) -> int:
@@ -181,10 +225,11 @@ def process_event(self: Any, inbox_id: int) -> str:
         log.exception("inbox %s: giving up", inbox_id)
         return _give_up(event, d, f"{type(exc).__name__}: {exc}")
     if outcome.kind == "in_progress":
-        # Another run holds the claim. Leave the event pending: if that run died, the sweep brings us back
-        # once its claim has gone stale.
-        d.state.mark_enqueued(inbox_id)
-        return outcome.kind
+        # Another run holds the claim for the same customer message, and that run's own inbox event stays pending
+        # until it finishes: if it dies, the sweep brings *that* event back. So this duplicate is done, at the
+        # cost of the one ticket read it made (re-sweeping it read the ticket again every pass).
+        d.state.finish_event(inbox_id, "duplicate", outcome.reason or None)
+        return "duplicate"
     d.state.finish_event(inbox_id, outcome.kind, outcome.reason or None)
     return outcome.kind
 
@@ -202,18 +247,30 @@ def _give_up(event: Any, d: pipeline.Deps, error: str) -> str:
     return "failure_note"
 
 
+SWEEP_BATCH = 500
+SWEEP_SECONDS_PER_TICKET = 4.0  # ~2 s model + helpdesk reads and writes (benchmarks/pipeline.py, README figures)
+
+
 @celery_app.task(name="worker.sweep_inbox")
 def sweep_inbox() -> int:
-    """Re-enqueue accepted events that were not finished in time (lost message, killed worker)."""
+    """Re-enqueue every accepted event not finished in time (lost message, killed worker), in batches until none
+    is left. Each requeued event's sweep clock is pushed out by its place in the backlog divided by what the
+    workers drain, so a backlog bigger than one sweep_after is not enqueued again while it is still queued."""
     d = deps()
-    stalled = d.state.stalled_events(d.config.queue.sweep_after_seconds)
-    for event in stalled:
-        d.state.mark_enqueued(event.id)
-        d.state.log(event.account, event.ticket_id, "requeued", event.id, attempts=event.attempts)
-        process_event.delay(event.id)
-    if stalled:
-        log.warning("sweep: re-enqueued %d stalled event(s)", len(stalled))
-    return len(stalled)
+    per_second = max(1, d.config.queue.concurrency) / SWEEP_SECONDS_PER_TICKET
+    total = 0
+    while True:
+        stalled = d.state.stalled_events(d.config.queue.sweep_after_seconds, limit=SWEEP_BATCH)
+        for event in stalled:
+            d.state.mark_enqueued(event.id, delay=total / per_second)
+            d.state.log(event.account, event.ticket_id, "requeued", event.id, attempts=event.attempts)
+            process_event.delay(event.id)
+            total += 1
+        if len(stalled) < SWEEP_BATCH:
+            break
+    if total:
+        log.warning("sweep: re-enqueued %d stalled event(s)", total)
+    return total
 
 
 @celery_app.task(name="worker.review_drafts")
