@@ -307,7 +307,7 @@ def _human_signals(routed: Route, config: Config) -> tuple[tuple[str, ...], tupl
     """(reasons to hand the ticket to a human, reasons to keep a draft private); routing only, never the model."""
     needs = []
     if routed.intent == "unknown":
-        needs.append("intent unknown: " + next((r for r in routed.reasons if r.startswith("intent unknown")), ""))
+        needs.append(next((r for r in routed.reasons if r.startswith("intent unknown")), "intent unknown"))
     if routed.risk_flags:
         needs.append("risk: " + ", ".join(routed.risk_flags))
     elif routed.risky:
