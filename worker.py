@@ -1,7 +1,8 @@
 """The Celery app and its two tasks: process one inbox event, and sweep stalled ones back into the queue.
 
-Run it as ONE process with a thread pool (`celery -A worker worker -P threads -B`): the embedded Chroma store
-is not process-safe, and drafting waits on HTTP, so threads give the concurrency. `worker.app` is built from
+Run it as ONE process with a thread pool (`celery -A worker worker`), and the scheduler as its own process
+(`celery -A worker beat`; scripts/supervise.py runs and restarts both): the embedded Chroma store is not
+process-safe, and drafting waits on HTTP, so threads give the concurrency. `worker.app` is built from
 config.yaml on first access, so importing this module never reads the config or opens anything.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import anthropic
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import beat_init, worker_ready
 
 import pipeline
 import queue_transport
@@ -179,6 +180,25 @@ def _warm_up(**kwargs: Any) -> None:
             time.sleep(HEARTBEAT_SECONDS)
 
     threading.Thread(target=beat, name="deskdraft-heartbeat", daemon=True).start()
+
+
+_beat_lock: Any = None
+
+
+@beat_init.connect
+def _one_scheduler(**kwargs: Any) -> None:
+    """Refuse to run a second scheduler on this data folder: two beats send every sweep twice."""
+    from filelock import FileLock, Timeout
+
+    global _beat_lock
+    path = Path(_config.data_dir if _config else load_config().data_dir).resolve() / "celerybeat.lock"
+    lock = FileLock(str(path), thread_local=False)
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
+        log.error("another scheduler (celery beat) holds %s: this one stops", path)
+        os._exit(3)  # beat would go on after an exception here; a second one must not
+    _beat_lock = lock
 
 
 def _embedded(config: Config) -> bool:
