@@ -10,7 +10,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from settings import Config, ConfigError, load_config, missing_secrets
+from settings import Config, ConfigError, capacity_warning, load_config, missing_secrets
 
 knowledge_cli = AppGroup("knowledge", help="Ingest documents into the knowledge store and search it.")
 inbox_cli = AppGroup("inbox", help="Look at accepted webhook events and re-enqueue stalled ones.")
@@ -39,6 +39,9 @@ def check_config() -> None:
     click.echo(f"  knowledge: {config.knowledge.url or config.chroma_path} [{config.knowledge.embedding}]")
     for env in missing_secrets(config):
         click.echo(f"  warning: environment variable {env} is not set", err=True)
+    short = capacity_warning(config.queue)
+    if short:
+        click.echo(f"  warning: {short}", err=True)
 
 
 def _open_store(config: Config):

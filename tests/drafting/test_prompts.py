@@ -55,3 +55,19 @@ def test_personal_data_is_redacted_before_the_model_sees_it():
     text = conversation_text(ticket)
     assert "4111" not in text and "casey@example.com" not in text
     assert "[CARD]" in text and "[EMAIL]" in text
+
+
+def test_editing_a_prompt_changes_its_version(tmp_path, monkeypatch):
+    """restart_on: [prompt] must see an edit made while the worker runs (render() re-reads the files)."""
+    import shutil
+
+    from drafting import prompts
+
+    folder = tmp_path / "prompts"
+    shutil.copytree(prompts.PROMPTS, folder)
+    monkeypatch.setattr(prompts, "PROMPTS", folder)
+    before = prompts.version()
+    assert prompts.version() == before  # stable while nothing changes
+    draft = folder / "draft.md"
+    draft.write_text(draft.read_text() + "\nKeep it short.\n")
+    assert prompts.version() != before
