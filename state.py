@@ -216,6 +216,17 @@ class State:
         with self.engine.begin() as conn:
             conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(enqueued_at=self._now() + delay))
 
+    def requeue(self, delays: Sequence[tuple[InboxEvent, float]]) -> None:
+        """The sweep's bookkeeping for a batch in one transaction: each event's clock pushed out by its delay,
+        and a `requeued` audit step."""
+        now = self._now()
+        with self.engine.begin() as conn:
+            for event, delay in delays:
+                conn.execute(update(inbox).where(inbox.c.id == event.id).values(enqueued_at=now + delay))
+                conn.execute(insert(audit).values(account=event.account, ticket_id=str(event.ticket_id),
+                                                  inbox_id=event.id, step="requeued", at=now,
+                                                  detail=json.dumps({"attempts": event.attempts})))
+
     def events(self, account: str | None = None) -> list[InboxEvent]:
         query = select(inbox).order_by(inbox.c.id)
         if account:

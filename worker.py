@@ -281,11 +281,10 @@ def sweep_inbox() -> int:
     total = 0
     while True:
         stalled = d.state.stalled_events(d.config.queue.sweep_after_seconds, limit=SWEEP_BATCH)
-        for event in stalled:
-            d.state.mark_enqueued(event.id, delay=total / per_second)
-            d.state.log(event.account, event.ticket_id, "requeued", event.id, attempts=event.attempts)
+        d.state.requeue([(event, (total + n) / per_second) for n, event in enumerate(stalled)])
+        for event in stalled:  # after the bookkeeping: a job that starts at once must find its row updated
             process_event.delay(event.id)
-            total += 1
+        total += len(stalled)
         if len(stalled) < SWEEP_BATCH:
             break
     if total:
