@@ -149,10 +149,9 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         draft = _draft(ticket, passages, routed, deps, audit)
         if draft.reply is not None:
             deps.state.save_draft(ref, ticket.account, ticket.id, prompts.version(), model, _keep(passages, draft))
-    if not passages:
-        store_problem = _store_problem(deps)
-        if store_problem:
-            draft.problems = (*draft.problems, store_problem)
+    store_problem = _store_problem(deps) if not passages else None
+    if store_problem:
+        draft.problems = (*draft.problems, store_problem)
 
     needs_human, holds = _human_signals(routed, config)
     policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
@@ -173,7 +172,7 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
                             "language": routed.language, "prompt_version": prompts.version(), "model": model,
                             "knowledge_snapshot": config.autonomy.knowledge_snapshot}
     if decision.action == gate.ESCALATE:
-        body = notes.handoff_note(ref, decision.reasons, routed, draft.confidence, [c.body for c in [*earlier, *burst]],
+        body = notes.handoff_note(ref, [*decision.reasons, *filter(None, [store_problem])], routed, draft.confidence, [c.body for c in [*earlier, *burst]],
                                   draft.reply, passages)
         plan.update(kind="escalated", where="handoff_note", tags=[*config.routing.escalation_tags, *intent.tags],
                     group=intent.group or config.routing.escalation_group)

@@ -176,3 +176,14 @@ def test_a_duplicate_delivery_costs_one_ticket_read(tmp_path, env, claude, zende
         assert worker.sweep_inbox.run() == 0  # finished: nothing for the sweep to read again
     finally:
         worker._config = worker._deps = None
+
+
+def test_a_missing_knowledge_store_is_said_in_the_note(tmp_path, env, claude, zendesk):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    deps = build(tmp_path, claude, zendesk_account(zendesk.url),
+                 knowledge={"sources": [{"type": "folder", "path": str(docs), "kind": "article"}]})
+    zendesk.add_ticket(601, "Refund", CUSTOMER, description="When will my refund arrive?")
+    run(deps, "zendesk", 601, "d-601")
+    [note] = ours(zendesk, 601)
+    assert "knowledge store" in note["body"] and "is empty" in note["body"] and "knowledge sync" in note["body"]
