@@ -112,7 +112,9 @@ def main() -> int:
         return 2
     run_dir = Path(config.data_dir).resolve() / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
-    supervisor = Supervisor(run_dir, CHILDREN)
+    # Several hosts on one PostgreSQL and broker need one scheduler: DESKDRAFT_SCHEDULER=0 on all but one.
+    children = {k: v for k, v in CHILDREN.items() if k != "beat" or os.environ.get("DESKDRAFT_SCHEDULER", "1") != "0"}
+    supervisor = Supervisor(run_dir, children)
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGINT, supervisor.stop)
     code = supervisor.run()
