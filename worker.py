@@ -167,8 +167,12 @@ def _warm_up(**kwargs: Any) -> None:
     from knowledge.health import knowledge_store_health
 
     d = deps()
-    ok, reason = knowledge_store_health(d.config, d.retrieve.store() if _embedded(d.config) else None)
-    (log.info if ok else log.error)("knowledge store: %s", reason)
+    try:  # read before the store is opened: opening creates an empty one where the folder is gone
+        ok, reason = knowledge_store_health(d.config)
+        (log.info if ok else log.error)("knowledge store: %s", reason)
+        d.retrieve.store()
+    except Exception as exc:  # held by an admin's ingest, a server down: retrievals retry; start anyway
+        log.error("knowledge store not opened at start: %s", exc)
     name = f"{socket.gethostname()}:{os.getpid()}"
 
     def beat() -> None:
@@ -200,9 +204,6 @@ def _one_scheduler(**kwargs: Any) -> None:
         os._exit(3)  # beat would go on after an exception here; a second one must not
     _beat_lock = lock
 
-
-def _embedded(config: Config) -> bool:
-    return not config.knowledge.url
 
 
 def _countdown(exc: BaseException, retries: int, base: int) -> int:
