@@ -64,16 +64,28 @@ def _skip_reason(ticket: Ticket) -> str | None:
     return None
 
 
-def customer_turns(ticket: Ticket) -> tuple[list[Comment], list[Comment]]:
-    """(the unanswered burst: customer messages since anyone else last spoke publicly, earlier customer turns)."""
+def customer_turns(ticket: Ticket, burst_seconds: float | None = None) -> tuple[list[Comment], list[Comment]]:
+    """(the unanswered burst: customer messages since anyone else last spoke publicly, each within burst_seconds
+    of the next (routing.burst_seconds); the earlier customer turns)."""
     burst: list[Comment] = []
     for comment in reversed(ticket.comments):
         if comment.from_customer and comment.public:
+            if burst and burst_seconds is not None and _gap(comment, burst[0]) > burst_seconds:
+                break  # an older message, answered or not, is context, not part of this turn
             burst.insert(0, comment)
         elif comment.public or comment.author_role == "self":
             break
     earlier = [c for c in ticket.comments if c.from_customer and c.public and c not in burst]
     return burst, earlier
+
+
+def _gap(earlier: Comment, later: Comment) -> float:
+    from datetime import datetime
+
+    try:
+        return (datetime.fromisoformat(later.created_at) - datetime.fromisoformat(earlier.created_at)).total_seconds()
+    except (TypeError, ValueError):
+        return 0.0  # no usable timestamps: keep the messages together, as before
 
 
 def handle(event: InboxEvent, deps: Deps) -> Outcome:
@@ -125,7 +137,7 @@ class _Draft:
 
 def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Outcome:
     config, connector = deps.config, deps.connectors[ticket.account]
-    burst, earlier = customer_turns(ticket)
+    burst, earlier = customer_turns(ticket, config.routing.burst_seconds)
     latest_text = "\n\n".join(c.body for c in burst) or ticket.latest.body
     specs = [IntentSpec(i.name, i.description, i.examples, i.risky) for i in config.intents.values()]
     routed = route(latest_text, [c.body for c in earlier], deps.router, deps.safety,

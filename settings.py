@@ -442,9 +442,11 @@ class ConfigSchema(_Strict):
             autonomy = raw.get("autonomy") or defaults.get("autonomy")
             floor = raw.get("min_confidence") if raw.get("min_confidence") is not None else defaults.get(
                 "min_confidence", 0.8)
-            if autonomy == "auto_send" and raw.get("risky"):
+            # A risky intent that only inherits defaults.autonomy: auto_send is simply never public (it is
+            # manual); asking for auto_send on the intent itself is the contradiction worth refusing.
+            if raw.get("autonomy") == "auto_send" and raw.get("risky"):
                 raise ValidationError({"intents": {name: ["a risky intent cannot be auto_send"]}})
-            if autonomy == "auto_send" and floor < 0.5:
+            if autonomy == "auto_send" and not raw.get("risky") and floor < 0.5:
                 raise ValidationError({"intents": {name: ["auto_send needs min_confidence of 0.5 or more"]}})
 
     @validates_schema
