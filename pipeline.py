@@ -184,7 +184,8 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
                             "language": routed.language, "prompt_version": prompts.version(), "model": model,
                             "knowledge_snapshot": config.autonomy.knowledge_snapshot}
     if decision.action == gate.ESCALATE:
-        body = notes.handoff_note(ref, [*decision.reasons, *filter(None, [store_problem])], routed, draft.confidence, [c.body for c in [*earlier, *burst]],
+        why = [*decision.reasons, *filter(None, [store_problem])]
+        body = notes.handoff_note(ref, why, routed, draft.confidence, [c.body for c in [*earlier, *burst]],
                                   draft.reply, passages)
         plan.update(kind="escalated", where="handoff_note", tags=[*config.routing.escalation_tags, *intent.tags],
                     group=intent.group or config.routing.escalation_group)

@@ -111,7 +111,8 @@ def test_every_post_whose_answer_is_lost_is_recorded_once_without_a_second_model
 def test_a_post_that_failed_is_retried_with_the_kept_draft(tmp_path, env, claude, zendesk):
     deps = build(tmp_path, claude, zendesk_account(zendesk.url))
     zendesk.add_ticket(201, "Refund", CUSTOMER, description="When will my refund arrive?")
-    zendesk.fail_next(503, times=3, path_contains="/tickets/201.json", method="PUT")  # refused before anything was written
+    # Refused before anything was written, on every attempt the connector makes.
+    zendesk.fail_next(503, times=3, path_contains="/tickets/201.json", method="PUT")
     inbox_id, first = run(deps, "zendesk", 201, "d-201")
     assert isinstance(first, TransientHelpdeskError) and ours(zendesk, 201) == []
     second = attempt(deps, inbox_id)
