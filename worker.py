@@ -246,9 +246,14 @@ def process_event(self: Any, inbox_id: int) -> str:
         log.exception("inbox %s: giving up", inbox_id)
         return _give_up(event, d, f"{type(exc).__name__}: {exc}")
     if outcome.kind == "in_progress":
-        # Another run holds the claim for the same customer message, and that run's own inbox event stays pending
-        # until it finishes: if it dies, the sweep brings *that* event back. So this duplicate is done, at the
-        # cost of the one ticket read it made (re-sweeping it read the ticket again every pass).
+        if event.attempts > 1:
+            # Possibly our own first attempt, still running after the sweep sent us again: stay pending, so a
+            # sweep brings this event back if that run died.
+            d.state.mark_enqueued(inbox_id)
+            return outcome.kind
+        # A new delivery for a customer message another event's run is working on. That event stays pending until
+        # its run finishes (and is swept back if it dies), so this duplicate is done after its one ticket read
+        # (left pending, it was read again at every sweep: 62 reads a ticket in a duplicate storm).
         d.state.finish_event(inbox_id, "duplicate", outcome.reason or None)
         return "duplicate"
     d.state.finish_event(inbox_id, outcome.kind, outcome.reason or None)
