@@ -116,8 +116,13 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
         audit("skipped", reason=f"draft {claim} by another run", ref=ref)
         return Outcome("already_posted" if claim == "posted" else "in_progress", ref)
 
+    token = state.claim_token(ref)
     try:
-        outcome = _act(ticket, ref, deps, audit)
+        outcome = _act(ticket, ref, deps, audit, token)
+    except ClaimLost:
+        # A slow run whose claim went stale and was taken over: the taker posts; releasing would drop its claim.
+        audit("skipped", reason="claim taken over by another run before posting", ref=ref)
+        return Outcome("in_progress", ref)
     except BaseException:
         state.release_claim(ref)  # a retry re-reads the ticket, so a post whose answer was lost still counts once
         raise
@@ -135,7 +140,11 @@ class _Draft:
     model_asks_human: str | None = None
 
 
-def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Outcome:
+class ClaimLost(RuntimeError):
+    """This run's claim went stale and another run took it over: that run posts, not this one."""
+
+
+def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None], token: float | None = None) -> Outcome:
     config, connector = deps.config, deps.connectors[ticket.account]
     burst, earlier = customer_turns(ticket, config.routing.burst_seconds)
     latest_text = "\n\n".join(c.body for c in burst) or ticket.latest.body
@@ -211,6 +220,8 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
 
     # The plan is written before the post: if the helpdesk's answer is lost, the next run finds the ref on the
     # ticket and records the post from it (finish_pending) instead of stopping at "our own post".
+    if token is not None and deps.state.claim_token(ref) != token:
+        raise ClaimLost(ref)  # checked right before the post: a run slower than claim_timeout must not post too
     deps.state.save_plan(ref, ticket.account, ticket.id, plan)
     comment_id = post()
     _record(ticket, ref, plan, comment_id, deps, audit, handoff_done=True)

@@ -300,6 +300,12 @@ class State:
                                                   status="posted", kind=kind, comment_id=comment_id,
                                                   claimed_at=now, posted_at=now))
 
+    def claim_token(self, draft_ref: str) -> float | None:
+        """The claimed_at of the current claim: a run that took the claim keeps it to check it still holds it."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(posts.c.claimed_at).where(posts.c.draft_ref == draft_ref,
+                                                                 posts.c.status == "claimed")).scalar()
+
     def post_status(self, draft_ref: str) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(select(posts.c.status).where(posts.c.draft_ref == draft_ref)).scalar()
@@ -383,8 +389,12 @@ class State:
     def save_plan(self, draft_ref: str, account: str, ticket_id: str, plan: Mapping[str, Any]) -> None:
         """What is about to be posted and how to record it; written before the post is sent."""
         with self.engine.begin() as conn:
-            done = conn.execute(update(pending_posts).where(pending_posts.c.draft_ref == draft_ref).values(
+            done = conn.execute(update(pending_posts).where(pending_posts.c.draft_ref == draft_ref,
+                                                            pending_posts.c.step.in_(["drafted", "planned"])).values(
                 step="planned", plan=json.dumps(plan, default=str), updated_at=self._now())).rowcount
+            if not done and conn.execute(select(pending_posts.c.step).where(
+                    pending_posts.c.draft_ref == draft_ref)).scalar() is not None:
+                return  # already posted by another run: never move it back to "planned"
             if not done:
                 conn.execute(insert(pending_posts).values(
                     draft_ref=draft_ref, account=account, ticket_id=str(ticket_id), step="planned",

@@ -188,3 +188,19 @@ def test_a_missing_knowledge_store_is_said_in_the_note(tmp_path, env, claude, ze
     run(deps, "zendesk", 601, "d-601")
     [note] = ours(zendesk, 601)
     assert "knowledge store" in note["body"] and "is empty" in note["body"] and "knowledge sync" in note["body"]
+
+
+def test_a_run_whose_claim_was_taken_over_while_it_drafted_does_not_post(tmp_path, env, claude, zendesk):
+    """A run slower than claim_timeout_seconds: another run takes the stale claim; only that one may post."""
+    deps = build(tmp_path, claude, zendesk_account(zendesk.url))
+    zendesk.add_ticket(701, "Refund", CUSTOMER, description="When will my refund arrive?")
+    ref = f"zendesk:701:{zendesk.comments(701)[0]['id']}"
+
+    def slow_model(request):  # while this run waits on the model, its claim goes stale and is taken over
+        assert deps.state.claim_post(ref, "zendesk", "701", stale_after=0) == "claimed"
+        return good_draft(request)
+
+    claude.default = slow_model
+    _, outcome = run(deps, "zendesk", 701, "d-701")
+    assert outcome.kind == "in_progress" and ours(zendesk, 701) == []
+    assert deps.state.post_status(ref) == "claimed"  # the taker's claim is left alone
