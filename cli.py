@@ -11,10 +11,11 @@ from flask import Flask
 from flask.cli import AppGroup
 
 import private_files
-from settings import Config, ConfigError, load_config, mask_url, missing_secrets
+from settings import Config, ConfigError, capacity_warning, load_config, mask_url, missing_secrets
 
 knowledge_cli = AppGroup("knowledge", help="Ingest documents into the knowledge store and search it.")
 inbox_cli = AppGroup("inbox", help="Look at accepted webhook events and re-enqueue stalled ones.")
+db_cli = AppGroup("db", help="Create or upgrade deskdraft's tables (Alembic migrations).")
 
 
 def config_or_exit() -> Config:
@@ -43,6 +44,9 @@ def check_config() -> None:
     click.echo(f"  kept: inbox {r.inbox} days, audit {r.audit}, drafted text {r.drafts}, reviews {r.reviews}")
     for env in missing_secrets(config):
         click.echo(f"  warning: environment variable {env} is not set", err=True)
+    short = capacity_warning(config.queue)
+    if short:
+        click.echo(f"  warning: {short}", err=True)
 
 
 def _open_store(config: Config):
@@ -179,6 +183,23 @@ def inbox_sweep() -> None:
     click.echo(f"re-enqueued {worker.sweep_inbox()} stalled event(s)")
 
 
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Create the tables or upgrade them to this release; scripts/run does it before anything starts."""
+    import migrations
+    from sqlalchemy import create_engine
+
+    config = config_or_exit()
+    if config.database_url.startswith("sqlite:///"):
+        Path(config.database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(config.database_url)
+    try:
+        started = migrations.upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"database schema at {migrations.head()} (was {started or 'empty'})")
+
+
 def register(app: Flask) -> None:
-    for command in (check_config, knowledge_cli, inbox_cli):
+    for command in (check_config, knowledge_cli, inbox_cli, db_cli):
         app.cli.add_command(command)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from connectors.base import Comment, Connector, Ticket
@@ -69,16 +69,28 @@ def _skip_reason(ticket: Ticket) -> str | None:
     return None
 
 
-def customer_turns(ticket: Ticket) -> tuple[list[Comment], list[Comment]]:
-    """(the unanswered burst: customer messages since anyone else last spoke publicly, earlier customer turns)."""
+def customer_turns(ticket: Ticket, burst_seconds: float | None = None) -> tuple[list[Comment], list[Comment]]:
+    """(the unanswered burst: customer messages since anyone else last spoke publicly, each within burst_seconds
+    of the next (routing.burst_seconds); the earlier customer turns)."""
     burst: list[Comment] = []
     for comment in reversed(ticket.comments):
         if comment.from_customer and comment.public:
+            if burst and burst_seconds is not None and _gap(comment, burst[0]) > burst_seconds:
+                break  # an older message, answered or not, is context, not part of this turn
             burst.insert(0, comment)
         elif comment.public or comment.author_role == "self":
             break
     earlier = [c for c in ticket.comments if c.from_customer and c.public and c not in burst]
     return burst, earlier
+
+
+def _gap(earlier: Comment, later: Comment) -> float:
+    from datetime import datetime
+
+    try:
+        return (datetime.fromisoformat(later.created_at) - datetime.fromisoformat(earlier.created_at)).total_seconds()
+    except (TypeError, ValueError):
+        return 0.0  # no usable timestamps: keep the messages together, as before
 
 
 def handle(event: InboxEvent, deps: Deps) -> Outcome:
@@ -93,6 +105,7 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
     audit("ticket_read", comments=len(ticket.comments), status=ticket.status,
           requester=ticket.requester_id)  # what `erase --requester` finds a customer's tickets by
     review.observe(ticket, deps.state, audit, deps.config.autonomy.accept_after_days, deps.clock())
+    finish_pending(ticket, deps, audit)  # before the skip: the latest update may be our own unrecorded post
     reason = _skip_reason(ticket)
     if reason:
         audit("skipped", reason=reason)
@@ -100,9 +113,8 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
 
     ref = draft_ref(ticket, ticket.latest.id)
     timeout = deps.config.queue.claim_timeout_seconds
-    if ref in ticket.posted_refs():  # posted by a run that died before recording it
-        state.claim_post(ref, event.account, ticket.id, timeout)
-        state.confirm_post(ref, "note", None)
+    if ref in ticket.posted_refs():  # posted by a run that died before recording it (recorded above if it could be)
+        state.mark_posted(ref, event.account, ticket.id, "note", _comment_id(ticket, ref))
         audit("skipped", reason="already posted (found on the ticket)", ref=ref)
         return Outcome("already_posted", ref)
     claim = state.claim_post(ref, event.account, ticket.id, timeout)
@@ -110,8 +122,13 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
         audit("skipped", reason=f"draft {claim} by another run", ref=ref)
         return Outcome("already_posted" if claim == "posted" else "in_progress", ref)
 
+    token = state.claim_token(ref)
     try:
-        outcome = _act(ticket, ref, deps, audit)
+        outcome = _act(ticket, ref, deps, audit, token)
+    except ClaimLost:
+        # A slow run whose claim went stale and was taken over: the taker posts; releasing would drop its claim.
+        audit("skipped", reason="claim taken over by another run before posting", ref=ref)
+        return Outcome("in_progress", ref)
     except BaseException:
         state.release_claim(ref)  # a retry re-reads the ticket, so a post whose answer was lost still counts once
         raise
@@ -131,9 +148,13 @@ class _Draft:
     posted: str | None = None  # the reply as written into the ticket: the ticket's people's names restored
 
 
-def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Outcome:
+class ClaimLost(RuntimeError):
+    """This run's claim went stale and another run took it over: that run posts, not this one."""
+
+
+def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None], token: float | None = None) -> Outcome:
     config, connector = deps.config, deps.connectors[ticket.account]
-    burst, earlier = customer_turns(ticket)
+    burst, earlier = customer_turns(ticket, config.routing.burst_seconds)
     latest_text = "\n\n".join(c.body for c in burst) or ticket.latest.body
     specs = [IntentSpec(i.name, i.description, i.examples, i.risky) for i in config.intents.values()]
     routed = route(latest_text, [c.body for c in earlier], deps.router, deps.safety,
@@ -144,12 +165,23 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
           risk_flags=list(routed.risk_flags), sentiment=routed.sentiment, frustrated=routed.frustrated,
           language=routed.language, wants_human=routed.wants_human, reasons=list(routed.reasons))
 
-    started = time.perf_counter()
-    passages = list(deps.retrieve(f"{ticket.subject}\n{latest_text}"[-2000:],
-                                  account=config.helpdesks[ticket.account], locale=routed.language))
-    audit("retrieved", passages=[{"id": p.id, "score": round(p.score, 3), "kind": p.kind} for p in passages],
-          ms=round((time.perf_counter() - started) * 1000, 1))
-    draft = _draft(ticket, passages, routed, deps, audit)
+    model = deps.drafter.model if deps.drafter else ""
+    kept = deps.state.saved_draft(ref, prompts.version(), model) if deps.drafter else None
+    if kept is not None:  # made by an earlier run of this same customer message: no second model call
+        passages, draft = _restore(kept)
+        audit("draft_reused", model=model, prompt_version=prompts.version(), confidence=draft.confidence)
+    else:
+        started = time.perf_counter()
+        passages = list(deps.retrieve(f"{ticket.subject}\n{latest_text}"[-2000:],
+                                      account=config.helpdesks[ticket.account], locale=routed.language))
+        audit("retrieved", passages=[{"id": p.id, "score": round(p.score, 3), "kind": p.kind} for p in passages],
+              ms=round((time.perf_counter() - started) * 1000, 1))
+        draft = _draft(ticket, passages, routed, deps, audit)
+        if draft.reply is not None:
+            deps.state.save_draft(ref, ticket.account, ticket.id, prompts.version(), model, _keep(passages, draft))
+    store_problem = _store_problem(deps) if not passages else None
+    if store_problem:
+        draft.problems = (*draft.problems, store_problem)
 
     needs_human, holds = _human_signals(routed, config)
     policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
@@ -183,13 +215,16 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         audit("skipped", reason="another run took over the claim while we drafted", ref=ref)
         return Outcome(SUPERSEDED, ref)
 
+    plan: dict[str, Any] = {"intent": routed.intent, "confidence": draft.confidence, "reply": draft.reply,
+                            "language": routed.language, "prompt_version": prompts.version(), "model": model,
+                            "knowledge_snapshot": config.autonomy.knowledge_snapshot}
     if decision.action == gate.ESCALATE:
-        body = notes.handoff_note(ref, decision.reasons, routed, draft.confidence, [c.body for c in [*earlier, *burst]],
+        why = [*decision.reasons, *filter(None, [store_problem])]
+        body = notes.handoff_note(ref, why, routed, draft.confidence, [c.body for c in [*earlier, *burst]],
                                   draft.posted, passages)
-        tags = [*config.routing.escalation_tags, *intent.tags]
-        group = intent.group or config.routing.escalation_group
-        comment_id = connector.escalate(ticket.id, body, tags, group)
-        kind, where = "escalated", "handoff_note"
+        plan.update(kind="escalated", where="handoff_note", tags=[*config.routing.escalation_tags, *intent.tags],
+                    group=intent.group or config.routing.escalation_group)
+        post = lambda: connector.escalate(ticket.id, body, plan["tags"], plan["group"])  # noqa: E731
     elif decision.action == gate.REPLY and verdict is not None and verdict.allowed:
         # A customer can never unsee a reply: re-read the ticket right before posting, so a post by another run
         # or a newer message is seen now and not after a second public reply.
@@ -198,29 +233,111 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
             audit("skipped", reason="the ticket changed while we drafted: not replying publicly", ref=ref)
             return Outcome(SUPERSEDED, ref)
         body = notes.public_reply(verdict.text, config.drafting.assistant_name, config.brand.name)
-        comment_id = connector.post_reply(ticket.id, body)
-        _companion_note(connector, ticket, ref, routed.intent, draft, gate_evidence, audit)
-        kind, where = "public_reply", "public_reply"
+        plan.update(kind="public_reply", where="public_reply")
+
+        def post() -> str | None:
+            comment_id = connector.post_reply(ticket.id, body)
+            _companion_note(connector, ticket, ref, routed.intent, draft, gate_evidence, audit)
+            return comment_id
     elif deps.drafter is None or draft.reply is None:
         body = (notes.retrieval_only_note(ref, passages) if deps.drafter is None
                 else notes.failed_note(ref, 1, "the model's answer was not in the expected shape"))
-        comment_id = connector.post_note(ticket.id, body)
-        kind, where = ("retrieval_note" if deps.drafter is None else "failure_note"), "internal_note"
+        plan.update(kind="retrieval_note" if deps.drafter is None else "failure_note", where="internal_note")
+        post = lambda: connector.post_note(ticket.id, body)  # noqa: E731
     else:
         reasons = needs_human_reasons(draft, passages, config)
-        kept = [r for r in decision.reasons if intent.autonomy == "auto_send" and not r.startswith("autonomy is")]
+        kept_private = [r for r in decision.reasons
+                        if intent.autonomy == "auto_send" and not r.startswith("autonomy is")]
         body = notes.draft_note(ref, draft.posted or "", draft.confidence or 0.0, draft.cited, reasons, draft.missing,
-                                intent=routed.intent, kept_private=kept if intent.autonomy == "auto_send" else ())
-        comment_id = connector.post_note(ticket.id, body)
-        kind, where = "posted_note", "internal_note"
+                                intent=routed.intent,
+                                kept_private=kept_private if intent.autonomy == "auto_send" else ())
+        plan.update(kind="posted_note", where="internal_note")
+        post = lambda: connector.post_note(ticket.id, body)  # noqa: E731
 
-    action = {"escalated": "escalate", "public_reply": "reply", "posted_note": "note"}.get(kind, kind)
-    deps.state.record_draft(ref, ticket.account, ticket.id, routed.intent, action, comment_id, draft.confidence,
-                            draft.reply, routed.language, prompts.version(),
-                            deps.drafter.model if deps.drafter else "", config.autonomy.knowledge_snapshot)
-    audit("posted", where=where, comment_id=comment_id, ref=ref, outcome=kind,
-          ai_disclosure=kind == "public_reply")
-    return Outcome(kind, ref, comment_id)
+    # The plan is written before the post: if the helpdesk's answer is lost, the next run finds the ref on the
+    # ticket and records the post from it (finish_pending) instead of stopping at "our own post".
+    if token is not None and deps.state.claim_token(ref) != token:
+        raise ClaimLost(ref)  # checked right before the post: a run slower than claim_timeout must not post too
+    deps.state.save_plan(ref, ticket.account, ticket.id, plan)
+    comment_id = post()
+    _record(ticket, ref, plan, comment_id, deps, audit, handoff_done=True)
+    return Outcome(plan["kind"], ref, comment_id)
+
+
+ACTIONS = {"escalated": "escalate", "public_reply": "reply", "posted_note": "note"}
+
+
+def _record(ticket: Ticket, ref: str, plan: Mapping[str, Any], comment_id: str | None, deps: Deps,
+            audit: Callable[..., None], handoff_done: bool, recovered: bool = False) -> None:
+    """The drafts row, the posted claim and the audit's `posted` step for a post that is on the ticket; then, for a
+    handoff, its tags and group (idempotent, so a retry finishes what a failed run left)."""
+    kind = plan["kind"]
+    if deps.state.advance_pending(ref, "planned", "posted"):  # only one run records a post
+        deps.state.record_draft(ref, ticket.account, ticket.id, plan["intent"], ACTIONS.get(kind, kind), comment_id,
+                                plan["confidence"], plan["reply"], plan["language"], plan["prompt_version"],
+                                plan["model"], plan["knowledge_snapshot"])
+        deps.state.mark_posted(ref, ticket.account, ticket.id, "note", comment_id)
+        audit("posted", where=plan["where"], comment_id=comment_id, ref=ref, outcome=kind,
+              ai_disclosure=kind == "public_reply", **({"recovered": True} if recovered else {}))
+    if kind == "escalated":
+        if not handoff_done:
+            deps.connectors[ticket.account].route_handoff(ticket.id, plan["tags"], plan["group"])
+        if deps.state.advance_pending(ref, "posted", "routed"):
+            audit("handoff_routed", ref=ref, tags=plan["tags"], group=plan["group"],
+                  **({"recovered": True} if recovered else {}))
+    deps.state.drop_pending(ref)
+
+
+def finish_pending(ticket: Ticket, deps: Deps, audit: Callable[..., None]) -> list[str]:
+    """Record posts an earlier run made but never recorded (the helpdesk's answer was lost, or the run died right
+    after posting), and finish handoffs whose tags or group were not applied. Returns the refs completed."""
+    on_ticket = ticket.posted_refs()
+    done = []
+    for pending in deps.state.pending_posts(ticket.account, ticket.id):
+        ref = pending["draft_ref"]
+        if ref not in on_ticket:
+            continue  # not posted (yet): the run for this customer message posts it, reusing the draft
+        _record(ticket, ref, pending["plan"], _comment_id(ticket, ref), deps, audit, handoff_done=False,
+                recovered=True)
+        done.append(ref)
+    return done
+
+
+def _comment_id(ticket: Ticket, ref: str) -> str | None:
+    return next((c.id for c in ticket.comments if c.author_role == "self" and ref in c.body), None)
+
+
+def _keep(passages: Sequence[Any], draft: "_Draft") -> dict[str, Any]:
+    """A finished draft as JSON, with the passages it was grounded on (so a retry needs neither call)."""
+    return {"passages": [asdict(p) for p in passages],
+            "draft": {"reply": draft.reply, "confidence": draft.confidence, "cited": [p.id for p in draft.cited],
+                      "problems": list(draft.problems), "missing": list(draft.missing),
+                      "model_asks_human": draft.model_asks_human, "posted": draft.posted}}
+
+
+def _restore(kept: Mapping[str, Any]) -> tuple[list[Any], "_Draft"]:
+    from knowledge.retrieve import Passage
+
+    passages = [Passage(**p) for p in kept["passages"]]
+    by_id = {p.id: p for p in passages}
+    d = kept["draft"]
+    return passages, _Draft(reply=d["reply"], confidence=d["confidence"],
+                            cited=[by_id[i] for i in d["cited"] if i in by_id], problems=tuple(d["problems"]),
+                            missing=tuple(d["missing"]), model_asks_human=d["model_asks_human"],
+                            posted=d.get("posted"))
+
+
+def _store_problem(deps: Deps) -> str | None:
+    """Why nothing was retrieved, when the reason is the store itself (missing or empty although sources are
+    configured): said in the note, and kept private, instead of a silently low confidence."""
+    health = getattr(deps.retrieve, "health", None)
+    if health is None:
+        return None
+    try:
+        ok, reason = health()
+    except Exception as exc:
+        return f"the knowledge store cannot be read: {exc}"
+    return None if ok else reason
 
 
 def _companion_note(connector: Connector, ticket: Ticket, ref: str, intent: str, draft: _Draft, evidence: str,
@@ -280,7 +397,7 @@ def _human_signals(routed: Route, config: Config) -> tuple[tuple[str, ...], tupl
     """(reasons to hand the ticket to a human, reasons to keep a draft private); routing only, never the model."""
     needs = []
     if routed.intent == "unknown":
-        needs.append("intent unknown: " + next((r for r in routed.reasons if r.startswith("intent unknown")), ""))
+        needs.append(next((r for r in routed.reasons if r.startswith("intent unknown")), "intent unknown"))
     if routed.risk_flags:
         needs.append("risk: " + ", ".join(routed.risk_flags))
     elif routed.risky:

@@ -9,6 +9,7 @@ import json
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -17,6 +18,8 @@ from sqlalchemy import (Column, Float, Index, Integer, MetaData, String, Table, 
                         create_engine, event, insert, select, update)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
+import migrations
 
 metadata = MetaData()
 
@@ -94,6 +97,30 @@ drafts = Table(
     Index("ix_drafts_account_created", "account", "created_at"),
 )
 
+# A finished draft (model output + passages) and then the post planned from it, kept until that post is recorded:
+# a retry reuses the draft instead of calling the model again, and a run that finds the post already on the
+# ticket (its answer was lost) records it from the plan. step: drafted | planned | posted (handoff routing left).
+pending_posts = Table(
+    "pending_posts", metadata,
+    Column("draft_ref", String(200), primary_key=True),
+    Column("account", String(64), nullable=False),
+    Column("ticket_id", String(64), nullable=False, index=True),
+    Column("step", String(16), nullable=False),
+    Column("prompt_version", String(16)),
+    Column("model", String(100)),
+    Column("draft", Text),
+    Column("plan", Text),
+    Column("updated_at", Float, nullable=False),
+)
+
+# When each worker process last said it was alive (for /healthz and the supervisor's log).
+heartbeats = Table(
+    "heartbeats", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("pid", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
 # Every time an intent's gate opens or closes, with the numbers that did it.
 gate_events = Table(
     "gate_events", metadata,
@@ -139,12 +166,30 @@ class InboxEvent:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the webhook process write the inbox while worker threads read and write.
+    # WAL lets the webhook process write the inbox while worker threads read and write. NORMAL for the worker's
+    # bookkeeping (a power cut can lose its last commits; the ref on the ticket and the pending inbox row redo
+    # them); the inbox insert itself is made with synchronous=FULL (record_event), since a 202 promises it.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@contextmanager
+def _durable(conn: Any) -> Iterator[None]:
+    """SQLite: this connection's commits are fsynced before they return (WAL + NORMAL is not power-cut safe).
+    Costs ~14 ms a commit on the development disk (benchmarks/inbox_durability.py); used for the inbox only."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA synchronous=FULL")
+        conn.commit()  # SQLAlchemy began a transaction for the pragma; the insert gets its own
+    try:
+        yield
+    finally:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            conn.commit()
 
 
 class State:
@@ -156,7 +201,9 @@ class State:
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        # Alembic, not create_all: one locked upgrade, so processes starting together cannot race (and `flask
+        # --app webhooks db upgrade`, run by scripts/run before anything starts, makes this a single read).
+        migrations.upgrade(self.engine)
         self._now = clock
         self.listeners: list[Any] = []  # called after each audit step: (account, ticket_id, step, inbox_id, detail)
         self._held = threading.local()  # per run (one thread each): the claimed_at of the claims it took
@@ -166,7 +213,7 @@ class State:
         """Insert an accepted webhook; None when this delivery was seen before (a duplicate)."""
         now = self._now()
         try:
-            with self.engine.begin() as conn:  # one transaction: the event and its first audit step
+            with self.engine.connect() as conn, _durable(conn), conn.begin():  # the event and its first audit step
                 result = conn.execute(insert(inbox).values(
                     account=account, event_id=event_id, ticket_id=ticket_id, kind=kind, status="pending",
                     attempts=0, received_at=now, enqueued_at=now))
@@ -206,6 +253,17 @@ class State:
         """Restart the sweep's clock; a retry scheduled `delay` seconds out is not stalled before then."""
         with self.engine.begin() as conn:
             conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(enqueued_at=self._now() + delay))
+
+    def requeue(self, delays: Sequence[tuple[InboxEvent, float]]) -> None:
+        """The sweep's bookkeeping for a batch in one transaction: each event's clock pushed out by its delay,
+        and a `requeued` audit step."""
+        now = self._now()
+        with self.engine.begin() as conn:
+            for event, delay in delays:
+                conn.execute(update(inbox).where(inbox.c.id == event.id).values(enqueued_at=now + delay))
+                conn.execute(insert(audit).values(account=event.account, ticket_id=str(event.ticket_id),
+                                                  inbox_id=event.id, step="requeued", at=now,
+                                                  detail=json.dumps({"attempts": event.attempts})))
 
     def events(self, account: str | None = None) -> list[InboxEvent]:
         query = select(inbox).order_by(inbox.c.id)
@@ -276,6 +334,23 @@ class State:
         with self.engine.begin() as conn:
             conn.execute(posts.delete().where(posts.c.draft_ref == draft_ref, posts.c.status == "claimed"))
 
+    def mark_posted(self, draft_ref: str, account: str, ticket_id: str, kind: str, comment_id: str | None) -> None:
+        """Record a post found on the ticket (its answer was lost), whatever became of the claim."""
+        now = self._now()
+        with self.engine.begin() as conn:
+            done = conn.execute(update(posts).where(posts.c.draft_ref == draft_ref).values(
+                status="posted", kind=kind, comment_id=comment_id, posted_at=now)).rowcount
+            if not done:
+                conn.execute(insert(posts).values(draft_ref=draft_ref, account=account, ticket_id=str(ticket_id),
+                                                  status="posted", kind=kind, comment_id=comment_id,
+                                                  claimed_at=now, posted_at=now))
+
+    def claim_token(self, draft_ref: str) -> float | None:
+        """The claimed_at of the current claim: a run that took the claim keeps it to check it still holds it."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(posts.c.claimed_at).where(posts.c.draft_ref == draft_ref,
+                                                                 posts.c.status == "claimed")).scalar()
+
     def post_status(self, draft_ref: str) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(select(posts.c.status).where(posts.c.draft_ref == draft_ref)).scalar()
@@ -336,6 +411,71 @@ class State:
             rows = conn.execute(select(drafts).where(drafts.c.created_at >= since, drafts.c.created_at < until)
                                 .order_by(drafts.c.created_at)).mappings().all()
         return [_draft(row) for row in rows]
+
+    # --- finished drafts and planned posts, until recorded ------------------------------------
+    def save_draft(self, draft_ref: str, account: str, ticket_id: str, prompt_version: str, model: str,
+                   draft: Mapping[str, Any]) -> None:
+        """Keep the model's finished draft, so a retry of this ref does not pay for it again."""
+        with self.engine.begin() as conn:
+            conn.execute(pending_posts.delete().where(pending_posts.c.draft_ref == draft_ref))
+            conn.execute(insert(pending_posts).values(
+                draft_ref=draft_ref, account=account, ticket_id=str(ticket_id), step="drafted",
+                prompt_version=prompt_version, model=model, draft=json.dumps(draft, default=str),
+                updated_at=self._now()))
+
+    def saved_draft(self, draft_ref: str, prompt_version: str, model: str) -> dict[str, Any] | None:
+        """The kept draft for this ref, if it was made with the same prompt and model."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(pending_posts).where(
+                pending_posts.c.draft_ref == draft_ref, pending_posts.c.prompt_version == prompt_version,
+                pending_posts.c.model == model, pending_posts.c.draft.is_not(None))).mappings().first()
+        return json.loads(row["draft"]) if row else None
+
+    def save_plan(self, draft_ref: str, account: str, ticket_id: str, plan: Mapping[str, Any]) -> None:
+        """What is about to be posted and how to record it; written before the post is sent."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(pending_posts).where(pending_posts.c.draft_ref == draft_ref,
+                                                            pending_posts.c.step.in_(["drafted", "planned"])).values(
+                step="planned", plan=json.dumps(plan, default=str), updated_at=self._now())).rowcount
+            if not done and conn.execute(select(pending_posts.c.step).where(
+                    pending_posts.c.draft_ref == draft_ref)).scalar() is not None:
+                return  # already posted by another run: never move it back to "planned"
+            if not done:
+                conn.execute(insert(pending_posts).values(
+                    draft_ref=draft_ref, account=account, ticket_id=str(ticket_id), step="planned",
+                    plan=json.dumps(plan, default=str), updated_at=self._now()))
+
+    def pending_posts(self, account: str, ticket_id: str) -> list[dict[str, Any]]:
+        """Planned posts of one ticket not recorded to the end yet: {draft_ref, step, plan}."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(pending_posts).where(
+                pending_posts.c.account == account, pending_posts.c.ticket_id == str(ticket_id),
+                pending_posts.c.step.in_(["planned", "posted"]))).mappings().all()
+        return [{"draft_ref": r["draft_ref"], "step": r["step"], "plan": json.loads(r["plan"])} for r in rows]
+
+    def advance_pending(self, draft_ref: str, from_step: str, to_step: str) -> bool:
+        """Compare-and-set the step: True for the one run that moved it (and so records what comes with it)."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(pending_posts).where(
+                pending_posts.c.draft_ref == draft_ref, pending_posts.c.step == from_step).values(
+                step=to_step, updated_at=self._now())).rowcount == 1
+
+    def drop_pending(self, draft_ref: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(pending_posts.delete().where(pending_posts.c.draft_ref == draft_ref))
+
+    # --- worker heartbeats -------------------------------------------------------------------
+    def heartbeat(self, name: str, pid: int) -> None:
+        with self.engine.begin() as conn:
+            if not conn.execute(update(heartbeats).where(heartbeats.c.name == name)
+                                .values(pid=pid, at=self._now())).rowcount:
+                conn.execute(insert(heartbeats).values(name=name, pid=pid, at=self._now()))
+
+    def last_heartbeat(self) -> dict[str, Any] | None:
+        """The most recent worker heartbeat ({name, pid, at}), None if no worker ever started."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(heartbeats).order_by(heartbeats.c.at.desc()).limit(1)).mappings().first()
+        return dict(row) if row else None
 
     # --- gate history ------------------------------------------------------------------------
     def note_gate_state(self, intent: str, is_open: bool, evidence: str) -> bool:

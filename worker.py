@@ -1,12 +1,15 @@
 """The Celery app and its two tasks: process one inbox event, and sweep stalled ones back into the queue.
 
-Run it as ONE process with a thread pool (`celery -A worker worker -P threads -B`): the embedded Chroma store
-is not process-safe, and drafting waits on HTTP, so threads give the concurrency. `worker.app` is built from
+Run it as ONE process with a thread pool (`celery -A worker worker`), and the scheduler as its own process
+(`celery -A worker beat`; scripts/supervise.py runs and restarts both): the embedded Chroma store is not
+process-safe, and drafting waits on HTTP, so threads give the concurrency. `worker.app` is built from
 config.yaml on first access, so importing this module never reads the config or opens anything.
 """
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 import threading
 import time
@@ -15,7 +18,7 @@ from typing import Any
 
 import anthropic
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import beat_init, worker_ready
 
 import pipeline
 import private_files
@@ -116,7 +119,9 @@ def deps() -> pipeline.Deps:
 
 
 def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipeline.Deps:
-    """Everything a job needs; what the new config did not change (database, knowledge store) is kept."""
+    """Everything a job needs; what the new config did not change (database, knowledge store) is kept, and what it
+    replaced is closed: the old store at once (its embedded lock must go before the new one opens), HTTP clients
+    after a grace period, since runs in flight may still be using them."""
     from drafting import intent_model
     from drafting.safety import SafetyNet
     from knowledge.service import Retriever  # keeps onnxruntime/chromadb out of the web process
@@ -126,23 +131,83 @@ def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipelin
     if drafter is None:
         log.warning("%s is not set: notes will list relevant articles but carry no drafted reply",
                     config.anthropic.api_key_env)
-    same_db = previous is not None and previous.config.database_url == config.database_url
-    same_kb = previous is not None and previous.config.knowledge == config.knowledge \
-        and previous.config.chroma_path == config.chroma_path
+    # state.url is restart-only (settings.RESTART_ONLY): a reload never moves this process to another database.
+    state = previous.state if previous is not None else State(config.database_url)
     same_intents = previous is not None and previous.config.intents == config.intents \
         and previous.config.knowledge.embedding == config.knowledge.embedding
     router = previous.router if same_intents else intent_model.load_or_train(config)
     log.info("intent router: %s", intent_model.describe(router))
-    return pipeline.Deps(config=config, state=previous.state if same_db else State(config.database_url),
-                         connectors=build_connectors(config),
-                         retrieve=previous.retrieve if same_kb else Retriever(config), drafter=drafter,
-                         router=router, safety=SafetyNet(config.routing.risk_patterns))
+    retriever = Retriever(config, previous.retrieve if previous is not None else None)
+    if previous is not None:
+        _close_later([*previous.connectors.values(), previous.drafter])
+    return pipeline.Deps(config=config, state=state, connectors=build_connectors(config), retrieve=retriever,
+                         drafter=drafter, router=router, safety=SafetyNet(config.routing.risk_patterns))
+
+
+CLOSE_GRACE_SECONDS = 300.0  # longer than any helpdesk or model call a run in flight can still be making
+
+
+def _close_later(resources: list[Any]) -> None:
+    def close() -> None:
+        for resource in resources:
+            try:
+                if resource is not None:
+                    resource.close()
+            except Exception as exc:  # closing is tidying up: never let it hurt a run
+                log.warning("closing a replaced %s: %s", type(resource).__name__, exc)
+
+    timer = threading.Timer(CLOSE_GRACE_SECONDS, close)
+    timer.daemon = True
+    timer.start()
+
+
+HEARTBEAT_SECONDS = 10.0
 
 
 @worker_ready.connect
 def _warm_up(**kwargs: Any) -> None:
-    """Load the embedding model, the router and the connections before the first ticket, not during it."""
-    deps()
+    """Load the embedding model, the router and the connections before the first ticket, not during it; then
+    say so every HEARTBEAT_SECONDS (state.last_heartbeat(), for /healthz)."""
+    from knowledge.health import knowledge_store_health
+
+    d = deps()
+    try:  # read before the store is opened: opening creates an empty one where the folder is gone
+        ok, reason = knowledge_store_health(d.config)
+        (log.info if ok else log.error)("knowledge store: %s", reason)
+        d.retrieve.store()
+    except Exception as exc:  # held by an admin's ingest, a server down: retrievals retry; start anyway
+        log.error("knowledge store not opened at start: %s", exc)
+    name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def beat() -> None:
+        while True:
+            try:
+                deps().state.heartbeat(name, os.getpid())
+            except Exception as exc:  # the database is down: /healthz shows the heartbeat getting old
+                log.warning("heartbeat not written: %s", exc)
+            time.sleep(HEARTBEAT_SECONDS)
+
+    threading.Thread(target=beat, name="deskdraft-heartbeat", daemon=True).start()
+
+
+_beat_lock: Any = None
+
+
+@beat_init.connect
+def _one_scheduler(**kwargs: Any) -> None:
+    """Refuse to run a second scheduler on this data folder: two beats send every sweep twice."""
+    from filelock import FileLock, Timeout
+
+    global _beat_lock
+    path = Path(_config.data_dir if _config else load_config().data_dir).resolve() / "celerybeat.lock"
+    lock = FileLock(str(path), thread_local=False)
+    try:
+        lock.acquire(blocking=False)
+    except Timeout:
+        log.error("another scheduler (celery beat) holds %s: this one stops", path)
+        os._exit(3)  # beat would go on after an exception here; a second one must not
+    _beat_lock = lock
+
 
 
 def _countdown(exc: BaseException, retries: int, base: int) -> int:
@@ -185,10 +250,16 @@ def process_event(self: Any, inbox_id: int) -> str:
         log.exception("inbox %s: giving up", inbox_id)
         return _give_up(event, d, f"{type(exc).__name__}: {exc}")
     if outcome.kind == "in_progress":
-        # Another run holds the claim. Leave the event pending: if that run died, the sweep brings us back
-        # once its claim has gone stale.
-        d.state.mark_enqueued(inbox_id)
-        return outcome.kind
+        if event.attempts > 1:
+            # Possibly our own first attempt, still running after the sweep sent us again: stay pending, so a
+            # sweep brings this event back if that run died.
+            d.state.mark_enqueued(inbox_id)
+            return outcome.kind
+        # A new delivery for a customer message another event's run is working on. That event stays pending until
+        # its run finishes (and is swept back if it dies), so this duplicate is done after its one ticket read
+        # (left pending, it was read again at every sweep: 62 reads a ticket in a duplicate storm).
+        d.state.finish_event(inbox_id, "duplicate", outcome.reason or None)
+        return "duplicate"
     d.state.finish_event(inbox_id, outcome.kind, outcome.reason or None)
     return outcome.kind
 
@@ -206,18 +277,29 @@ def _give_up(event: Any, d: pipeline.Deps, error: str) -> str:
     return "failure_note"
 
 
+SWEEP_BATCH = 500
+SWEEP_SECONDS_PER_TICKET = 4.0  # ~2 s model + helpdesk reads and writes (benchmarks/pipeline.py, README figures)
+
+
 @celery_app.task(name="worker.sweep_inbox")
 def sweep_inbox() -> int:
-    """Re-enqueue accepted events that were not finished in time (lost message, killed worker)."""
+    """Re-enqueue every accepted event not finished in time (lost message, killed worker), in batches until none
+    is left. Each requeued event's sweep clock is pushed out by its place in the backlog divided by what the
+    workers drain, so a backlog bigger than one sweep_after is not enqueued again while it is still queued."""
     d = deps()
-    stalled = d.state.stalled_events(d.config.queue.sweep_after_seconds)
-    for event in stalled:
-        d.state.mark_enqueued(event.id)
-        d.state.log(event.account, event.ticket_id, "requeued", event.id, attempts=event.attempts)
-        process_event.delay(event.id)
-    if stalled:
-        log.warning("sweep: re-enqueued %d stalled event(s)", len(stalled))
-    return len(stalled)
+    per_second = max(1, d.config.queue.concurrency) / SWEEP_SECONDS_PER_TICKET
+    total = 0
+    while True:
+        stalled = d.state.stalled_events(d.config.queue.sweep_after_seconds, limit=SWEEP_BATCH)
+        d.state.requeue([(event, (total + n) / per_second) for n, event in enumerate(stalled)])
+        for event in stalled:  # after the bookkeeping: a job that starts at once must find its row updated
+            process_event.delay(event.id)
+        total += len(stalled)
+        if len(stalled) < SWEEP_BATCH:
+            break
+    if total:
+        log.warning("sweep: re-enqueued %d stalled event(s)", total)
+    return total
 
 
 @celery_app.task(name="worker.review_drafts")

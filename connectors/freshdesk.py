@@ -299,12 +299,16 @@ class FreshdeskConnector(LazyClient):
         if group is not None and not str(group).isdigit():
             raise PermanentHelpdeskError(f"Freshdesk group must be a numeric group id, got {group!r}")
         note_id = self.post_note(ticket_id, body)
+        self.route_handoff(ticket_id, tags, group)
+        return note_id
+
+    def route_handoff(self, ticket_id: str, tags: Sequence[str], group: str | None) -> None:
+        """Tags merged with the ticket's own (Freshdesk's PUT replaces the list) and the group; safe twice."""
         current = self._send("GET", f"/api/v2/tickets/{ticket_id}").json().get("tags") or []
         update: dict[str, Any] = {"tags": list(dict.fromkeys([*current, *tags]))}
         if group is not None:
             update["group_id"] = int(group)
         self._send("PUT", f"/api/v2/tickets/{ticket_id}", json=update)
-        return note_id
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

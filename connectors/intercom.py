@@ -290,6 +290,11 @@ class IntercomConnector(LazyClient):
         if group is not None and not str(group).isdigit():  # refused before anything is written
             raise PermanentHelpdeskError(f"Intercom team must be a numeric team id, got {group!r}")
         note_id = self.post_note(ticket_id, body)
+        self.route_handoff(ticket_id, tags, group)
+        return note_id
+
+    def route_handoff(self, ticket_id: str, tags: Sequence[str], group: str | None) -> None:
+        """Tags (created when missing) and the team assignment; both are safe to apply twice."""
         if tags:
             known = {t["name"]: str(t["id"]) for t in self._send("GET", "/tags").json().get("data") or []}
             for name in dict.fromkeys(tags):
@@ -301,4 +306,3 @@ class IntercomConnector(LazyClient):
             self._send("POST", f"/conversations/{ticket_id}/parts",
                        json={"message_type": "assignment", "type": "team", "admin_id": self.self_admin_id(),
                              "assignee_id": str(group)})
-        return note_id

@@ -207,3 +207,9 @@ class ZendeskConnector(LazyClient):
 
     def escalate(self, ticket_id: str, body: str, tags: Sequence[str], group: str | None) -> str:
         return self._comment_on(ticket_id, body, public=False, tags=tags, group=group)
+
+    def route_handoff(self, ticket_id: str, tags: Sequence[str], group: str | None) -> None:
+        ticket: dict[str, Any] = {"additional_tags": [DRAFTED_TAG, *tags]}
+        if group:
+            ticket["group_id"] = int(group) if group.isdigit() else group
+        self.call("PUT", f"/api/v2/tickets/{ticket_id}.json", json={"ticket": ticket})

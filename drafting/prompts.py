@@ -43,10 +43,16 @@ def tags(prompt: str) -> list[str]:
     return [closing + name for closing, name in _TAG.findall(prompt)]
 
 
-@lru_cache(maxsize=1)
 def version() -> str:
-    """A short hash of every prompt file: a change restarts the autonomy measurement (autonomy.restart_on)."""
+    """A short hash of every prompt file: a change restarts the autonomy measurement (autonomy.restart_on).
+    Follows the files as render() does (it re-reads them), hashing again only when one changed on disk."""
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(PROMPTS.glob("*.md")))
+    return _version(stamp)
+
+
+@lru_cache(maxsize=8)
+def _version(stamp: tuple[tuple[str, int, int], ...]) -> str:
     digest = hashlib.sha256()
-    for path in sorted(PROMPTS.glob("*.md")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name, _, _ in stamp:
+        digest.update(name.encode() + b"\0" + (PROMPTS / name).read_bytes())
     return digest.hexdigest()[:12]

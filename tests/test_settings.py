@@ -128,3 +128,31 @@ def test_intents_inherit_defaults_and_risky_ones_belong_to_humans(tmp_path):
 def test_bad_intent_settings_are_named(tmp_path, intents, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         parse_config(_with_intents(tmp_path, intents + "\n"))
+
+
+def test_check_config_warns_when_the_threads_cannot_reach_the_peak_rate(tmp_path, secrets):
+    from click.testing import CliRunner
+
+    import cli
+    from tests.conftest import config_text
+
+    runner = CliRunner()
+    for concurrency, warned in ((4, True), (32, False)):
+        path = tmp_path / f"c{concurrency}.yaml"
+        path.write_text(config_text(tmp_path / "var", queue={"concurrency": concurrency, "peak_per_second": 10}))
+        result = runner.invoke(cli.check_config, env={"DESKDRAFT_CONFIG": str(path)})
+        assert result.exit_code == 0, result.output
+        assert ("queue.concurrency 4 drafts about 1.3 tickets/s" in result.output) is warned
+        assert ("set concurrency to 32 or more" in result.output) is warned
+
+
+def test_defaults_auto_send_is_allowed_next_to_risky_intents_which_stay_manual(tmp_path, secrets):
+    from settings import parse_config
+    from tests.conftest import config_text
+
+    text = config_text(tmp_path / "var", defaults={"autonomy": "auto_send"},
+                       intents={"order_status": {"description": "Where is my order", "examples": ["Where is it?"]},
+                                "payment_dispute": {"risky": True, "examples": ["I dispute this charge"]}})
+    config = parse_config(text, "test.yaml")
+    assert config.intent("order_status").autonomy == "auto_send"
+    assert config.intent("payment_dispute").autonomy == "manual"

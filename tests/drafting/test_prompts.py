@@ -114,3 +114,19 @@ def test_the_tickets_people_are_one_placeholder_each_through_the_thread():
     text = conversation_text(ticket)
     assert "Maria" not in text and "maria" not in text and "Tom" not in text and "Gonzalez" not in text
     assert text.count("[CUSTOMER_NAME]") == 4 and text.count("[AGENT_NAME_1]") == 2
+
+
+def test_editing_a_prompt_changes_its_version(tmp_path, monkeypatch):
+    """restart_on: [prompt] must see an edit made while the worker runs (render() re-reads the files)."""
+    import shutil
+
+    from drafting import prompts
+
+    folder = tmp_path / "prompts"
+    shutil.copytree(prompts.PROMPTS, folder)
+    monkeypatch.setattr(prompts, "PROMPTS", folder)
+    before = prompts.version()
+    assert prompts.version() == before  # stable while nothing changes
+    draft = folder / "draft.md"
+    draft.write_text(draft.read_text() + "\nKeep it short.\n")
+    assert prompts.version() != before

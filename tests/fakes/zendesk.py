@@ -252,12 +252,16 @@ class FakeZendesk:
                 del self._articles[key]
 
     def fail_next(self, status: int, times: int = 1, retry_after: int | None = None,
-                  path_contains: str | None = None, body: dict[str, Any] | None = None) -> None:
-        """Answer the next `times` matching requests with `status` before any auth or handling.
-
-        A 429 always carries Retry-After (1 second unless given), as Zendesk's does.
+                  path_contains: str | None = None, body: dict[str, Any] | None = None,
+                  method: str | None = None) -> None:
+        """Answer the next `times` matching requests (of `method`, if given) with `status` before any auth or
+        handling. A 429 always carries Retry-After (1 second unless given), as Zendesk's does.
         """
-        self._faults.fail(status, times, retry_after, path_contains, body)
+        self._faults.fail(status, times, retry_after, path_contains, body, method)
+
+    def lose_answer_next(self, path_contains: str | None = None, times: int = 1) -> None:
+        """Carry out the next `times` matching writes, then answer 500 (a timeout or a crash after the write)."""
+        self._faults.lose(path_contains, times)
 
     def delay_next(self, seconds: float, path_contains: str | None = None, times: int = 1) -> None:
         """Make the next `times` matching requests wait `seconds` before being answered."""
@@ -359,7 +363,7 @@ class FakeZendesk:
             self.requests.append((request.method, path))
             self._served += 1
             g.remaining = self.rate_limit - 1 - (self._served - 1) % self.rate_limit  # the window "resets"
-        fault = self._faults.before(path)
+        fault = self._faults.before(path, request.method)
         if fault:
             response = _json(fault.body, fault.status) if fault.body is not None else _error(fault.status)
             if fault.wait is not None:
@@ -375,6 +379,8 @@ class FakeZendesk:
         return None
 
     def _after(self, response: Response) -> Response:
+        if response.status_code < 400 and self._faults.lost(request.method, self._path()):
+            return _error(500)
         response.headers["X-Rate-Limit"] = str(self.rate_limit)
         response.headers["X-Rate-Limit-Remaining"] = str(g.get("remaining", self.rate_limit))
         return response

@@ -1,5 +1,6 @@
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +148,24 @@ def test_unreadable_files_raise_document_error(tmp_path, name, content, reason):
 
 def test_a_document_with_only_headings_has_no_chunks(write):
     assert chunk_document(read_document(write("empty.md", "# Title\n\n## Nothing here\n"))) == []
+
+
+def test_every_chunk_fits_what_the_embedding_model_reads(write):
+    """1,200 characters of German prose are ~400 word pieces: the model would never see the end of them."""
+    from knowledge.embeddings import MAX_TOKENS, count_tokens
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    german = ("Die Rückerstattung erfolgt innerhalb von fünf Werktagen nach Eingang der zurückgesandten Ware. "
+              "Bitte beachten Sie, dass Versandkosten grundsätzlich nicht erstattet werden können. ") * 20
+    for name, text in (("readme.md", readme), ("de.md", f"# Rückerstattungsbedingungen\n\n{german}")):
+        chunks = chunk_document(read_document(write(name, text)))
+        assert chunks and max(count_tokens(c.text) for c in chunks) <= MAX_TOKENS
+    assert "Versandkosten" in chunks[-1].text  # nothing dropped: the end of the prose is in the last chunk
+
+
+def test_setext_headings_are_headings(write):
+    doc = read_document(write("setext.md", "Returns\n=======\n\nSend it back.\n\nRefunds\n-------\n\n"
+                                           "Paid in 5 days.\n\n- a list item\n---\n"))
+    texts = [c.text for c in chunk_document(doc)]
+    assert texts[0].startswith("Returns: ") or "Returns: Send it back." in texts[0]
+    assert any(t.startswith("Returns > Refunds: Paid in 5 days.") for t in texts)
