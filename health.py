@@ -37,20 +37,16 @@ def broker(config: Any) -> str:
 
 
 def knowledge(config: Any) -> str:
-    """missing / empty / ok, read without opening Chroma (the embedded store is the worker's alone).
+    """missing / empty / unreachable / ok, read without opening Chroma (the embedded store is the worker's alone)."""
+    from knowledge.health import knowledge_store_health
 
-    Our own small check until the knowledge package ships one: the embedded store's SQLite file is read
-    read-only and its embeddings counted."""
-    if config.knowledge.url:
-        import httpx
-        response = httpx.get(config.knowledge.url.rstrip("/") + "/api/v2/heartbeat", timeout=2)
-        return "ok" if response.status_code == 200 else "unreachable"
-    db = Path(config.chroma_path) / "chroma.sqlite3"
-    if not db.is_file():
-        return "missing" if config.knowledge.sources else "ok"
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2) as conn:
-        count = conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
-    return "empty" if count == 0 and config.knowledge.sources else "ok"
+    ok, reason = knowledge_store_health(config)
+    if ok:
+        return "ok"
+    log.warning("knowledge store: %s", reason)
+    if reason.startswith("the knowledge store is missing"):
+        return "missing"
+    return "empty" if reason.endswith("is empty") or " is empty;" in reason else "unreachable"
 
 
 def worker(state: Any, now: float) -> str:

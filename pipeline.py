@@ -122,9 +122,8 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
         audit("skipped", reason=f"draft {claim} by another run", ref=ref)
         return Outcome("already_posted" if claim == "posted" else "in_progress", ref)
 
-    token = state.claim_token(ref)
     try:
-        outcome = _act(ticket, ref, deps, audit, token)
+        outcome = _act(ticket, ref, deps, audit)
     except ClaimLost:
         # A slow run whose claim went stale and was taken over: the taker posts; releasing would drop its claim.
         audit("skipped", reason="claim taken over by another run before posting", ref=ref)
@@ -152,7 +151,7 @@ class ClaimLost(RuntimeError):
     """This run's claim went stale and another run took it over: that run posts, not this one."""
 
 
-def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None], token: float | None = None) -> Outcome:
+def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Outcome:
     config, connector = deps.config, deps.connectors[ticket.account]
     burst, earlier = customer_turns(ticket, config.routing.burst_seconds)
     latest_text = "\n\n".join(c.body for c in burst) or ticket.latest.body
@@ -210,11 +209,6 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None], token
         if not verdict.allowed:
             decision = gate.Decision(gate.NOTE, (*decision.reasons, *verdict.reasons), decision.gate_open)
 
-    # Slow is not dead: when another run took this claim over as stale, that run posts and this one stops here.
-    if not deps.state.still_holds(ref):
-        audit("skipped", reason="another run took over the claim while we drafted", ref=ref)
-        return Outcome(SUPERSEDED, ref)
-
     plan: dict[str, Any] = {"intent": routed.intent, "confidence": draft.confidence, "reply": draft.reply,
                             "language": routed.language, "prompt_version": prompts.version(), "model": model,
                             "knowledge_snapshot": config.autonomy.knowledge_snapshot}
@@ -256,8 +250,10 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None], token
 
     # The plan is written before the post: if the helpdesk's answer is lost, the next run finds the ref on the
     # ticket and records the post from it (finish_pending) instead of stopping at "our own post".
-    if token is not None and deps.state.claim_token(ref) != token:
-        raise ClaimLost(ref)  # checked right before the post: a run slower than claim_timeout must not post too
+    # Slow is not dead: checked (and renewed, compare-and-set) right before the post, so a run slower than
+    # claim_timeout whose claim another run took over stops here and that run posts.
+    if not deps.state.still_holds(ref):
+        raise ClaimLost(ref)
     deps.state.save_plan(ref, ticket.account, ticket.id, plan)
     comment_id = post()
     _record(ticket, ref, plan, comment_id, deps, audit, handoff_done=True)

@@ -131,14 +131,6 @@ gate_events = Table(
     Column("at", Float, nullable=False),
 )
 
-# The worker's last sign of life, read by /healthz (any host may run the worker, so it lives here).
-heartbeats = Table(
-    "heartbeats", metadata,
-    Column("name", String(100), primary_key=True),
-    Column("at", Float, nullable=False),
-)
-
-
 @dataclass(frozen=True)
 class DraftRecord:
     draft_ref: str
@@ -345,12 +337,6 @@ class State:
                                                   status="posted", kind=kind, comment_id=comment_id,
                                                   claimed_at=now, posted_at=now))
 
-    def claim_token(self, draft_ref: str) -> float | None:
-        """The claimed_at of the current claim: a run that took the claim keeps it to check it still holds it."""
-        with self.engine.connect() as conn:
-            return conn.execute(select(posts.c.claimed_at).where(posts.c.draft_ref == draft_ref,
-                                                                 posts.c.status == "claimed")).scalar()
-
     def post_status(self, draft_ref: str) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(select(posts.c.status).where(posts.c.draft_ref == draft_ref)).scalar()
@@ -509,17 +495,8 @@ class State:
             except Exception:  # an observer (metrics) must never fail the step it observes
                 logging.getLogger(__name__).exception("audit listener failed on %s", step)
 
-    # --- worker heartbeat --------------------------------------------------------------------
-    def beat(self, name: str) -> None:
-        try:
-            with self.engine.begin() as conn:
-                if conn.execute(update(heartbeats).where(heartbeats.c.name == name)
-                                .values(at=self._now())).rowcount == 0:
-                    conn.execute(insert(heartbeats).values(name=name, at=self._now()))
-        except IntegrityError:
-            pass  # another thread inserted the same name first: its beat counts
-
     def last_beat(self) -> float | None:
+        """When any worker last beat (epoch seconds), None if none ever did: what /healthz judges."""
         from sqlalchemy import func
         with self.engine.connect() as conn:
             return conn.execute(select(func.max(heartbeats.c.at))).scalar()

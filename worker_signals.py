@@ -1,26 +1,21 @@
 """The worker's logs, metrics and heartbeat, hooked on Celery's signals so the tasks themselves stay as they are.
 
 Every process_event run is tagged with its account, ticket and inbox ids in the log, timed, and counted by
-outcome; every retry is counted by cause; a thread records the worker's heartbeat for /healthz.
+outcome; every retry is counted by cause; the heartbeat itself is written by worker.py's warm-up thread.
 """
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
 import time
 from typing import Any
 
-from celery.signals import setup_logging, task_postrun, task_prerun, task_retry, worker_ready, worker_shutdown
+from celery.signals import setup_logging, task_postrun, task_prerun, task_retry
 
-import health
 import logging_setup
 import metrics
 
 log = logging.getLogger("deskdraft.worker")
 _running: dict[str, tuple[Any, float, int, str]] = {}  # task id -> (log context, start, inbox id, account)
-_stop = threading.Event()
 
 
 @setup_logging.connect
@@ -65,26 +60,3 @@ def _job_finished(task_id: str = "", retval: Any = None, state: str = "", **kwar
 def _retried(reason: Any = None, **kwargs: Any) -> None:
     if isinstance(reason, BaseException):
         metrics.count_retry(reason)
-
-
-def _beat(name: str) -> None:
-    import worker
-
-    while not _stop.is_set():
-        try:
-            worker.deps().state.beat(name)
-        except Exception as exc:  # a database blip: /healthz shows a stale heartbeat if it lasts
-            log.warning("heartbeat not recorded: %s", exc)
-        _stop.wait(health.HEARTBEAT_SECONDS)
-
-
-@worker_ready.connect
-def _start_heartbeat(**kwargs: Any) -> None:
-    _stop.clear()
-    threading.Thread(target=_beat, args=(f"{socket.gethostname()}:{os.getpid()}",), name="deskdraft-heartbeat",
-                     daemon=True).start()
-
-
-@worker_shutdown.connect
-def _stop_heartbeat(**kwargs: Any) -> None:
-    _stop.set()

@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from settings import Config
+from settings import Config, mask_url
 
 CHROMA_FILE = "chroma.sqlite3"
 
@@ -33,7 +33,7 @@ def knowledge_store_health(config: Config, store: Any = None) -> tuple[bool, str
 
 
 def _where(config: Config) -> str:
-    return config.knowledge.url or config.chroma_path
+    return mask_url(config.knowledge.url) or config.chroma_path  # never a password, even in a log line
 
 
 def _count(config: Config) -> int | None:

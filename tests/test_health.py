@@ -25,7 +25,7 @@ def test_all_ok_is_200(make_config):
     config = make_config()
     state = State(config.database_url)
     ready(config)
-    state.beat("w1")
+    state.heartbeat("w1", 1)
     response = app_for(config, state).get("/healthz")
     assert response.status_code == 200, response.json
     assert response.json == {"status": "ok", "components": {"config": "ok", "database": "ok", "broker": "ok",
@@ -45,7 +45,7 @@ def test_a_stale_heartbeat_is_degraded(make_config):
     config = make_config()
     ready(config)
     old = State(config.database_url, clock=lambda: time.time() - health.STALE_AFTER - 5)
-    old.beat("w1")
+    old.heartbeat("w1", 1)
     response = app_for(config, State(config.database_url)).get("/healthz")
     assert response.json["components"]["worker"] == "stale"
 
@@ -53,7 +53,7 @@ def test_a_stale_heartbeat_is_degraded(make_config):
 def test_unreachable_broker_says_so_without_its_address(make_config):
     config = make_config(queue={"broker_url": "redis://127.0.0.1:1/0"})
     state = State(config.database_url)
-    state.beat("w1")
+    state.heartbeat("w1", 1)
     report = health.Health(lambda: config, lambda: state, lambda: None).report()
     assert report["components"]["broker"] == "unavailable" and report["status"] == "degraded"
     assert not any(word in str(report) for word in FORBIDDEN)
@@ -87,7 +87,7 @@ def test_a_refused_config_edit_is_named_but_not_quoted(make_config, tmp_path):
     config = load_config(path)
     state = State(config.database_url)
     ready(config)
-    state.beat("w1")
+    state.heartbeat("w1", 1)
     client = app_for(config, state)
     assert client.get("/healthz").json["components"]["config"] == "ok"
     path.write_text(path.read_text().replace("min_score: 0.05", "min_score: lots"))
