@@ -8,7 +8,7 @@ is already stuck, new calls are refused at once instead of piling up in memory.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError as FutureTimeout
 from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
@@ -25,13 +25,17 @@ class BoundedCalls:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix=name)
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
-        if not self._free.acquire(blocking=False):
-            raise Overdue(f"all {self._pool._max_workers} threads are still waiting on earlier calls")
-        future = self._pool.submit(self._call, fn, *args)
+        """fn(*args), waiting at most `timeout` seconds for it."""
         try:
-            return future.result(timeout=self.timeout)
+            return self.start(fn, *args).result(timeout=self.timeout)
         except FutureTimeout:
             raise Overdue(f"no answer within {self.timeout * 1000:.0f} ms") from None
+
+    def start(self, fn: Callable[..., T], *args: Any) -> Future:
+        """fn(*args) on a free thread, without waiting; Overdue when every thread is busy."""
+        if not self._free.acquire(blocking=False):
+            raise Overdue("every thread is still waiting on an earlier call")
+        return self._pool.submit(self._call, fn, *args)
 
     def _call(self, fn: Callable[..., T], *args: Any) -> T:
         try:

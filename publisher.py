@@ -7,6 +7,7 @@ timeouts alone are not enough: the wait itself is bounded (bounded.py).
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 from bounded import BoundedCalls, Overdue
@@ -20,12 +21,27 @@ class BoundedPublisher:
     are left to the sweep at once instead of queueing in memory.
     """
 
-    def __init__(self, publish: Callable[[int], Any], timeout: float, threads: int = 4) -> None:
+    QUIET_SECONDS = 1.0  # after a failure, requests do not wait on the broker at all for this long
+
+    def __init__(self, publish: Callable[[int], Any], timeout: float, threads: int = 4,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._publish = publish
         self._calls = BoundedCalls(timeout, threads, "publish")
+        self._clock = clock
+        self._quiet_until = float("-inf")
 
     def __call__(self, inbox_id: int) -> None:
-        self._calls.run(self._publish, inbox_id)
+        # A broker that just missed a deadline or refused is most likely still down: for a second, requests hand
+        # the publish to a free thread and answer without waiting (a circuit breaker), so an outage costs the acks
+        # nothing; if the broker was only slow, the message still goes out. No free thread: the sweep sends it.
+        if self._clock() < self._quiet_until:
+            self._calls.start(self._publish, inbox_id)
+            return
+        try:
+            self._calls.run(self._publish, inbox_id)
+        except Exception:
+            self._quiet_until = self._clock() + self.QUIET_SECONDS
+            raise
 
 
 __all__ = ["BoundedPublisher", "Overdue", "broker_timeouts"]

@@ -113,7 +113,7 @@ class QueueSettings:
     sweep_after_seconds: int
     sweep_interval_seconds: float
     claim_timeout_seconds: int
-    publish_timeout_seconds: float = 0.05  # the webhook waits this long for the broker, then leaves it to the sweep
+    publish_timeout_seconds: float = 0.03  # the webhook waits this long for the broker, then leaves it to the sweep
 
 
 @dataclass(frozen=True)
@@ -307,7 +307,7 @@ class QueueSchema(_Strict):
     sweep_interval_seconds = fields.Float(load_default=60, validate=validate.Range(min=0.5, max=3600))
     # Longer than any one job can take (model timeout x retries): a claim older than this belongs to a dead run.
     claim_timeout_seconds = fields.Integer(load_default=900, validate=validate.Range(min=1, max=86400))
-    publish_timeout_seconds = fields.Float(load_default=0.05, validate=validate.Range(min=0.005, max=5))
+    publish_timeout_seconds = fields.Float(load_default=0.03, validate=validate.Range(min=0.005, max=5))
 
 
 class WebhookSchema(_Strict):
