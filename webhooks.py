@@ -52,6 +52,11 @@ def receive(account: str):
         event = connector.parse_webhook(request.headers, body, payload)
     except MalformedPayload as exc:
         return _reply(400, error=str(exc))
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        # A shape no helpdesk sends reached a handler that expected the real one: still bad input, not our outage
+        # (a 5xx would make the helpdesk send it forever). Logged with the type so the handler can be tightened.
+        log.warning("webhook for %s: unexpected body shape (%s: %s)", account, type(exc).__name__, exc)
+        return _reply(400, error=f"body does not have the shape of a {connector.type} delivery")
     if isinstance(event, Ignored):
         log.info("webhook for %s ignored: %s", account, event.reason)
         return _reply(200, status="ignored", reason=event.reason)

@@ -30,7 +30,7 @@ import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
-from connectors.payload import INTERCOM_ID, ascii_header, path_segment, token_id
+from connectors.payload import INTERCOM_ID, ascii_header, last, obj, path_segment, token_id
 from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,8 @@ def _user_created(payload: Mapping[str, Any]) -> str | Ignored:
 
 def _user_replied(payload: Mapping[str, Any]) -> str | Ignored:
     # The topic already says a contact wrote; the new part's author is checked too, in case a bot replied "as" one.
-    parts = ((_item(payload).get("conversation_parts") or {}).get("conversation_parts")) or []
-    author = (parts[-1].get("author") or {}) if parts and isinstance(parts[-1], Mapping) else {}
+    newest = last(obj(_item(payload).get("conversation_parts")).get("conversation_parts"))
+    author = obj(obj(newest).get("author"))
     if author and author.get("type") not in CONTACT_TYPES:
         return Ignored(f"Intercom topic 'conversation.user.replied' with a part by {author.get('type')!r}")
     return "customer.replied"

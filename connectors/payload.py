@@ -46,6 +46,15 @@ def _check_depth(root: Any) -> None:
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
 
 
+def obj(value: Any) -> Mapping[str, Any]:
+    """`value` when it is a JSON object, else an empty one: vendor fields are read as what they should be."""
+    return value if isinstance(value, dict) else {}
+
+
+def last(value: Any) -> Any:
+    return value[-1] if isinstance(value, list) and value else None
+
+
 def numeric_id(value: Any, field: str) -> str:
     """A positive integer id as ASCII digits ("٣" is a digit to str.isdigit, not to Zendesk or Freshdesk)."""
     text = _text(value, field)

@@ -20,7 +20,7 @@ import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
-from connectors.payload import ascii_header, numeric_id, path_segment, token_id
+from connectors.payload import ascii_header, numeric_id, obj, path_segment, token_id
 from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,8 @@ def _ticket_created(payload: Mapping[str, Any]) -> str | Ignored:
 
 
 def _comment_added(payload: Mapping[str, Any]) -> str | Ignored:
-    comment = (payload.get("event") or {}).get("comment") or {}
-    if (comment.get("author") or {}).get("is_staff"):
+    comment = obj(obj(payload.get("event")).get("comment"))
+    if obj(comment.get("author")).get("is_staff"):
         return Ignored("comment written by staff (agent, admin or our assistant)")
     if comment.get("is_public") is False:
         return Ignored("private comment: customers cannot write those")
