@@ -25,7 +25,11 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=10_000)
     args = parser.parse_args()
 
+    import logging
+
     from hypothesis import HealthCheck, given, settings
+
+    logging.disable(logging.WARNING)  # thousands of "refused: bad signature" lines say nothing here
 
     from tests.fuzz_support import check, requests
     from tests.intake_support import three_desk_app
