@@ -261,3 +261,58 @@ def test_a_database_that_refuses_writes_answers_503(intake):
     response = send(client, "intercom", json.dumps(valid_body("intercom")).encode())
     assert response.status_code == 503 and response.headers["Retry-After"] == "30" and queued == []
     assert "again" in response.json["error"]
+
+
+def test_a_paused_postgresql_answers_503_within_the_bound_and_the_retry_is_recorded(tmp_path):
+    """A paused server accepts and ACKs but never answers: no socket timeout fires, the deadline on the wait does."""
+    from tests.freezable_proxy import FreezableProxy
+    from tests.test_state import drop_database, postgres_url
+
+    url = postgres_url()  # skips without a local PostgreSQL (required in CI)
+    proxy = FreezableProxy(("127.0.0.1", 5432))
+    state = None
+    try:
+        client, queued, state = three_desk_app(tmp_path / "var", url.replace(":5432/", f":{proxy.port}/"))
+        assert send(client, "zendesk", json.dumps(valid_body("zendesk", 7)).encode()).status_code == 202
+        body = json.dumps(valid_body("zendesk", 8)).encode()
+        headers = SIGNERS["zendesk"](body)
+        proxy.freeze()
+        started = time.monotonic()
+        response = send(client, "zendesk", body, headers)
+        took = time.monotonic() - started
+        assert response.status_code == 503 and response.headers["Retry-After"] == "30", response.json
+        assert took < 3.5, f"503 after {took:.1f}s"
+        proxy.thaw()
+        again = send(client, "zendesk", body, headers)  # the helpdesk's retry; the paused write may have landed
+        assert again.status_code in (200, 202), again.json
+        assert sorted(e.ticket_id for e in state.events()) == ["7", "8"]
+    finally:
+        proxy.thaw()
+        if state is not None:
+            state.dispose()
+        proxy.close()
+        drop_database(url)
+
+
+def test_on_postgresql_values_it_cannot_store_are_refused_at_the_edge_and_never_500(tmp_path):
+    from state import ValueNotStorable
+    from tests.test_state import drop_database, postgres_url
+
+    url = postgres_url()
+    state = None
+    try:
+        client, queued, state = three_desk_app(tmp_path / "var", url)
+        for bad in ("7\x00", "1" * 65):
+            body = json.dumps(valid_body("zendesk", bad)).encode()
+            assert_refused(send(client, "zendesk", body), 400, queued, state)
+        event = valid_body("intercom", notification_id="notif_" + "a" * 300)
+        assert_refused(send(client, "intercom", json.dumps(event).encode()), 400, queued, state)
+        # Behind the edge, the database's own refusal is a typed error (a 400 in webhooks.py), not a 500.
+        with pytest.raises(ValueNotStorable):
+            state.record_event("zendesk", "e" * 201, "7", "ticket.updated")
+        with pytest.raises(ValueNotStorable):
+            state.record_event("zendesk", "e-1", "7\x00", "ticket.updated")
+    finally:
+        if state is not None:
+            state.dispose()
+        drop_database(url)
