@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 import click
 from flask import Blueprint, Flask, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from connectors import Ignored, MalformedPayload, build_connectors
@@ -20,9 +21,9 @@ from publisher import BoundedPublisher, broker_timeouts
 from settings import Config, ConfigError, LiveConfig, load_config
 from state import DatabaseBusy, State, ValueNotStorable
 
-# Zendesk retries "certain" failed codes, 503 with a short Retry-After among them; Freshdesk retries any failure
-# 5, 30 and 60 minutes later; Intercom counts errors against the subscription. A short Retry-After on a 503 is
-# what all three read as "try again", and 30 s is inside Zendesk's 60 s cap.
+# Zendesk retries "certain" failed codes (as we read its page, 503 with a Retry-After of 60 s or less; unconfirmed);
+# Freshdesk retries any failure 5, 30 and 60 minutes later; Intercom documents no retry, only counts errors. A 503
+# with a short Retry-After is the answer each reads as "try again" (README, What holds when things go wrong).
 RETRY_AFTER_SECONDS = 30
 DB_WAIT_SECONDS = 1.0  # a locked or unreachable database answers 503 after this, well inside any helpdesk timeout
 
@@ -65,7 +66,7 @@ def receive(account: str):
         inbox_id = _service("state").record_event(event.account, event.event_id, event.ticket_id, event.kind)
     except ValueNotStorable as exc:  # the connectors' checks should stop these first; never a 500 if not
         return _reply(400, error=str(exc))
-    except DatabaseBusy as exc:  # not recorded: the helpdesk must send it again, so say so in a way it retries
+    except (DatabaseBusy, SQLAlchemyError) as exc:  # not recorded: the helpdesk must send it again, so say so in a way it retries
         log.error("webhook for %s not recorded, answered 503: %s", account, exc)
         response = _reply(503, error="the event could not be recorded right now; send it again",
                           retry_after=RETRY_AFTER_SECONDS)[0]
