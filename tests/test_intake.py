@@ -2,7 +2,6 @@
 and a database that cannot take the write answers a fast 503 with Retry-After (issue #18, #19)."""
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sqlite3
