@@ -2,7 +2,7 @@
 
 Process-local counters and histograms (webhook deliveries, pipeline steps, tokens, retries) use
 prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (scripts/run sets it for every
-process, gunicorn_conf.py marks dead workers). What lives in the database (backlog, inbox age, gate state,
+process, gunicorn.conf.py marks dead workers). What lives in the database (backlog, inbox age, gate state,
 the worker's heartbeat) is read at scrape time, so it is right whichever process or host did the work.
 """
 from __future__ import annotations

@@ -161,6 +161,7 @@ class QueueSettings:
     sweep_after_seconds: int
     sweep_interval_seconds: float
     claim_timeout_seconds: int
+    publish_timeout_seconds: float = 0.03  # the webhook waits this long for the broker, then leaves it to the sweep
     peak_per_second: float = 0.0  # busiest expected webhook rate; check-config warns when threads cannot keep up
 
 
@@ -407,6 +408,7 @@ class QueueSchema(_Strict):
     @post_load
     def resolve(self, data: dict, **kwargs: Any) -> dict:
         return _resolve_url_env(data, "broker_url", "broker_url_env")
+    publish_timeout_seconds = fields.Float(load_default=0.03, validate=validate.Range(min=0.005, max=5))
 
 
 class WebhookSchema(_Strict):

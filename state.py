@@ -17,7 +17,9 @@ from typing import Any, Iterator, Mapping, Sequence
 from sqlalchemy import (Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
                         create_engine, event, insert, select, update)
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+
+from bounded import BoundedCalls, Overdue
 
 import migrations
 
@@ -157,15 +159,39 @@ class InboxEvent:
     attempts: int
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets the webhook process write the inbox while worker threads read and write. NORMAL for the worker's
-    # bookkeeping (a power cut can lose its last commits; the ref on the ticket and the pending inbox row redo
-    # them); the inbox insert itself is made with synchronous=FULL (record_event), since a 202 promises it.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+class DatabaseBusy(RuntimeError):
+    """The write did not happen in time (locked, unreachable, paused, disk full): the caller answers 503."""
+
+
+class ValueNotStorable(ValueError):
+    """A value the database refuses (too long, a NUL byte): bad input, not an outage."""
+
+
+def _sqlite_pragmas(busy_ms: int) -> Any:
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets the webhook process write the inbox while worker threads read and write. NORMAL for the worker's
+        # bookkeeping (a power cut can lose its last commits; the ref on the ticket and the pending inbox row redo
+        # them); the inbox insert itself is made with synchronous=FULL (record_event), since a 202 promises it.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+    return apply
+
+
+def _engine_options(url: str, wait_seconds: float | None) -> dict[str, Any]:
+    """Pool and driver timeouts that keep a write within about `wait_seconds` (the web process); none for the worker,
+    whose jobs may wait out a busy database."""
+    if wait_seconds is None:
+        return {}
+    options: dict[str, Any] = {"pool_timeout": wait_seconds}
+    if url.startswith("postgresql"):
+        # libpq rounds connect_timeout up to 2 s; lock_timeout stops a wait on a row or table lock.
+        ms = int(wait_seconds * 1000)
+        options["connect_args"] = {"connect_timeout": max(2, int(wait_seconds + 0.999)),
+                                   "options": f"-c lock_timeout={ms} -c statement_timeout={2 * ms}"}
+    return options
 
 
 @contextmanager
@@ -187,22 +213,43 @@ def _durable(conn: Any) -> Iterator[None]:
 class State:
     """All reads and writes of our own tables; one instance per process."""
 
-    def __init__(self, url: str, clock: Any = time.time) -> None:
+    def __init__(self, url: str, clock: Any = time.time, wait_seconds: float | None = None) -> None:
+        """`wait_seconds` bounds how long record_event may wait on the database (the webhook process sets it)."""
         if url.startswith("sqlite:///"):
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True, **_engine_options(url, wait_seconds))
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            busy_ms = int(wait_seconds * 1000) if wait_seconds is not None else 10000
+            event.listen(self.engine, "connect", _sqlite_pragmas(busy_ms))
         # Alembic, not create_all: one locked upgrade, so processes starting together cannot race (and `flask
         # --app webhooks db upgrade`, run by scripts/run before anything starts, makes this a single read).
         migrations.upgrade(self.engine)
         self._now = clock
         self.listeners: list[Any] = []  # called after each audit step: (account, ticket_id, step, inbox_id, detail)
         self._held = threading.local()  # per run (one thread each): the claimed_at of the claims it took
+        # A paused server answers no query and no socket timeout fires (its kernel still ACKs): the deadline is
+        # kept by waiting on a thread. Twice the driver's own wait, so the driver's clearer error usually wins.
+        self._bounded = BoundedCalls(max(2 * wait_seconds, 2.0), threads=8, name="inbox") \
+            if wait_seconds is not None else None
 
     # --- inbox -------------------------------------------------------------------------------
     def record_event(self, account: str, event_id: str, ticket_id: str, kind: str) -> int | None:
-        """Insert an accepted webhook; None when this delivery was seen before (a duplicate)."""
+        """Insert an accepted webhook; None when this delivery was seen before (a duplicate).
+
+        Raises DatabaseBusy when the write cannot be done in time, ValueNotStorable for a value the database refuses.
+        A write that outlives the deadline may still commit later: the helpdesk's retry is then a duplicate and the
+        sweep enqueues the row.
+        """
+        try:
+            if self._bounded is None:
+                return self._insert_event(account, event_id, ticket_id, kind)
+            return self._bounded.run(self._insert_event, account, event_id, ticket_id, kind)
+        except DataError as exc:
+            raise ValueNotStorable(f"a value the database cannot store: {exc.orig}") from None
+        except (SQLAlchemyError, OSError, Overdue) as exc:
+            raise DatabaseBusy(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from exc
+
+    def _insert_event(self, account: str, event_id: str, ticket_id: str, kind: str) -> int | None:
         now = self._now()
         try:
             with self.engine.connect() as conn, _durable(conn), conn.begin():  # the event and its first audit step

@@ -5,7 +5,6 @@ Serve it with `gunicorn 'webhooks:create_app()'` (scripts/run does); admin comma
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from pathlib import Path
@@ -13,14 +12,23 @@ from typing import Any, Callable, Mapping
 
 import click
 from flask import Blueprint, Flask, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 import logging_setup
 import private_files
 from connectors import Ignored, MalformedPayload, build_connectors
 from console.cli import console_cli
+from connectors.payload import load_json
+from publisher import BoundedPublisher, broker_timeouts
 from settings import Config, ConfigError, LiveConfig, load_config
-from state import State
+from state import DatabaseBusy, State, ValueNotStorable
+
+# Zendesk retries "certain" failed codes (as we read its page, 503 with a Retry-After of 60 s or less; unconfirmed);
+# Freshdesk retries any failure 5, 30 and 60 minutes later; Intercom documents no retry, only counts errors. A 503
+# with a short Retry-After is the answer each reads as "try again" (README, What holds when things go wrong).
+RETRY_AFTER_SECONDS = 30
+DB_WAIT_SECONDS = 1.0  # a locked or unreachable database answers 503 after this, well inside any helpdesk timeout
 
 log = logging.getLogger("deskdraft.webhooks")
 bp = Blueprint("webhooks", __name__)
@@ -37,26 +45,36 @@ def receive(account: str):
         return _reply(404, error=f"no helpdesk account named {account!r} in the config")
     if request.method == "HEAD":  # Intercom checks the URL with a HEAD request when it is saved
         return "", 200
-    body = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: werkzeug answers 413 before we read
+    body = _read_body(current_app.config["MAX_CONTENT_LENGTH"])
+    if body is None:
+        return _too_large()
     if not connector.verify_webhook(request.headers, body):
         log.warning("webhook for %s refused: bad or missing signature", account)
         return _reply(401, error="signature missing, invalid or outside the allowed time window")
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _reply(400, error=f"body is not valid JSON: {exc}")
-    if not isinstance(payload, Mapping):
-        return _reply(400, error="body must be a JSON object")
-    try:
+        payload = load_json(body)  # bounded: size above, depth and numbers here
         event = connector.parse_webhook(request.headers, body, payload)
     except MalformedPayload as exc:
         return _reply(400, error=str(exc))
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        # A shape no helpdesk sends reached a handler that expected the real one: still bad input, not our outage
+        # (a 5xx would make the helpdesk send it forever). Logged with the type so the handler can be tightened.
+        log.warning("webhook for %s: unexpected body shape (%s: %s)", account, type(exc).__name__, exc)
+        return _reply(400, error=f"body does not have the shape of a {connector.type} delivery")
     if isinstance(event, Ignored):
         log.info("webhook for %s ignored: %s", account, event.reason)
         return _reply(200, status="ignored", reason=event.reason)
 
-    state: State = _service("state")
-    inbox_id = state.record_event(event.account, event.event_id, event.ticket_id, event.kind)
+    try:
+        inbox_id = _service("state").record_event(event.account, event.event_id, event.ticket_id, event.kind)
+    except ValueNotStorable as exc:  # the connectors' checks should stop these first; never a 500 if not
+        return _reply(400, error=str(exc))
+    except (DatabaseBusy, SQLAlchemyError) as exc:  # not recorded: the helpdesk must send it again, so say so in a way it retries
+        log.error("webhook for %s not recorded, answered 503: %s", account, exc)
+        response = _reply(503, error="the event could not be recorded right now; send it again",
+                          retry_after=RETRY_AFTER_SECONDS)[0]
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response, 503
     if inbox_id is None:
         return _reply(200, status="duplicate", event_id=event.event_id)
     try:
@@ -64,6 +82,28 @@ def receive(account: str):
     except Exception as exc:  # the inbox row is durable: the sweep enqueues it once the broker is back
         log.error("event %s recorded but not enqueued (%s); the sweep will retry", inbox_id, exc)
     return _reply(202, status="queued", inbox_id=inbox_id)
+
+
+def _read_body(limit: int) -> bytes | None:
+    """The raw body, or None when it is over `limit`. With a Content-Length werkzeug refuses a large body before
+    reading it; a chunked body has none, and werkzeug's stream stops quietly at the limit (a cut body would then be
+    verified and parsed as if whole), so it is read here to one byte past the limit."""
+    if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
+        return request.get_data(cache=True)
+    stream, chunks, size = request.environ["wsgi.input"], [], 0
+    while size <= limit:
+        chunk = stream.read(min(65536, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    return None
+
+
+def _too_large():
+    response, code = _reply(413, error="body larger than webhooks.max_body_bytes")
+    response.headers["Connection"] = "close"  # the rest of the body was not read: this connection is done
+    return response, code
 
 
 def _current_config() -> Config:
@@ -100,7 +140,9 @@ def _celery_enqueue(config: Config) -> Callable[[int], None]:
     import worker  # the producer side of the same Celery app the worker consumes
 
     worker.configure(config)
-    return lambda inbox_id: worker.process_event.delay(inbox_id)
+    timeout = config.queue.publish_timeout_seconds
+    worker.celery_app.conf.update(**broker_timeouts(config.queue.broker_url, timeout))
+    return BoundedPublisher(lambda inbox_id: worker.process_event.apply_async((inbox_id,), retry=False), timeout)
 
 
 def _install_operations(app: Flask, config: Config) -> None:
@@ -151,7 +193,7 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
     source = Path(config.source) if config.source else None
     app.extensions["deskdraft.live"] = LiveConfig(source, config) if source and source.is_file() else None
     services: dict[str, Any] = {"lock": threading.Lock(), "factories": {
-        "state": lambda: State(config.database_url), "enqueue": lambda: _celery_enqueue(config)}}
+        "state": lambda: State(config.database_url, wait_seconds=DB_WAIT_SECONDS), "enqueue": lambda: _celery_enqueue(config)}}
     services.update({k: v for k, v in (("state", state), ("enqueue", enqueue)) if v is not None})
     app.extensions["deskdraft.services"] = services
     app.register_blueprint(bp)

@@ -52,8 +52,8 @@ def ack_latency(tmp: Path, n: int, broker: str | None) -> None:
     env = {**os.environ, "DESKDRAFT_CONFIG": str(config), "TEST_ZENDESK_TOKEN": ZENDESK_TOKEN,
            "TEST_ZENDESK_SECRET": ZENDESK_SECRET}
     port = free_port()
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                            "webhooks:create_app()"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
+                            "--bind", f"127.0.0.1:{port}", "webhooks:create_app()"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"

@@ -38,6 +38,7 @@ import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
+from connectors.payload import numeric_id, path_segment
 from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -173,9 +174,7 @@ class FreshdeskConnector(LazyClient):
         fields = payload.get("freshdesk_webhook", payload)
         if not isinstance(fields, Mapping) or fields.get("ticket_id") in (None, ""):
             raise MalformedPayload("missing field: `freshdesk_webhook.ticket_id` (docs/freshdesk-webhook-body.json)")
-        ticket_id = str(fields["ticket_id"]).strip()
-        if not ticket_id.isdigit():
-            raise MalformedPayload(f"`ticket_id` must be a ticket number, got {ticket_id[:40]!r}")
+        ticket_id = numeric_id(fields["ticket_id"], "freshdesk_webhook.ticket_id")
         event = parse_triggered_event(str(fields.get("triggered_event") or ""))
         handler = EVENT_HANDLERS.get(event[0]) if event else None
         kind = handler(event[1]) if handler else "ticket.updated"
@@ -195,7 +194,7 @@ class FreshdeskConnector(LazyClient):
     def fetch_ticket(self, ticket_id: str) -> Ticket | None:
         try:
             # include=requester (one more API credit): the requester's name and email, hidden from the model.
-            raw = self._send("GET", f"/api/v2/tickets/{ticket_id}", params={"include": "requester"}).json()
+            raw = self._send("GET", f"/api/v2/tickets/{path_segment(ticket_id)}", params={"include": "requester"}).json()
         except PermanentHelpdeskError as exc:
             if exc.status == 404:
                 return None
@@ -223,7 +222,7 @@ class FreshdeskConnector(LazyClient):
         return tuple(people)
 
     def _all_conversations(self, ticket_id: str) -> list[dict[str, Any]]:
-        path = f"/api/v2/tickets/{ticket_id}/conversations"
+        path = f"/api/v2/tickets/{path_segment(ticket_id)}/conversations"
         conversations: list[dict[str, Any]] = []
         url, params, page, seen = path, {"page": 1, "per_page": PER_PAGE}, 1, set()
         while True:
@@ -252,7 +251,7 @@ class FreshdeskConnector(LazyClient):
     def _is_agent(self, user_id: str) -> bool:
         if user_id not in self._agents:
             try:
-                agent = self._send("GET", f"/api/v2/agents/{user_id}").json()
+                agent = self._send("GET", f"/api/v2/agents/{path_segment(user_id)}").json()
                 self._agent_names[user_id] = ((agent or {}).get("contact") or {}).get("name") or ""
                 self._agents[user_id] = True
             except PermanentHelpdeskError as exc:
@@ -287,12 +286,12 @@ class FreshdeskConnector(LazyClient):
                        created_at=raw.get("created_at") or "")
 
     def post_note(self, ticket_id: str, body: str) -> str:
-        note = self._send("POST", f"/api/v2/tickets/{ticket_id}/notes",
+        note = self._send("POST", f"/api/v2/tickets/{path_segment(ticket_id)}/notes",
                           json={"body": text_to_html(body), "private": True}).json()
         return str(note["id"])
 
     def post_reply(self, ticket_id: str, body: str) -> str:
-        reply = self._send("POST", f"/api/v2/tickets/{ticket_id}/reply", json={"body": text_to_html(body)}).json()
+        reply = self._send("POST", f"/api/v2/tickets/{path_segment(ticket_id)}/reply", json={"body": text_to_html(body)}).json()
         return str(reply["id"])
 
     def escalate(self, ticket_id: str, body: str, tags: Sequence[str], group: str | None) -> str:
@@ -304,11 +303,11 @@ class FreshdeskConnector(LazyClient):
 
     def route_handoff(self, ticket_id: str, tags: Sequence[str], group: str | None) -> None:
         """Tags merged with the ticket's own (Freshdesk's PUT replaces the list) and the group; safe twice."""
-        current = self._send("GET", f"/api/v2/tickets/{ticket_id}").json().get("tags") or []
+        current = self._send("GET", f"/api/v2/tickets/{path_segment(ticket_id)}").json().get("tags") or []
         update: dict[str, Any] = {"tags": list(dict.fromkeys([*current, *tags]))}
         if group is not None:
             update["group_id"] = int(group)
-        self._send("PUT", f"/api/v2/tickets/{ticket_id}", json=update)
+        self._send("PUT", f"/api/v2/tickets/{path_segment(ticket_id)}", json=update)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:

@@ -30,6 +30,7 @@ import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
+from connectors.payload import INTERCOM_ID, ascii_header, last, obj, path_segment, token_id
 from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,8 @@ def _user_created(payload: Mapping[str, Any]) -> str | Ignored:
 
 def _user_replied(payload: Mapping[str, Any]) -> str | Ignored:
     # The topic already says a contact wrote; the new part's author is checked too, in case a bot replied "as" one.
-    parts = ((_item(payload).get("conversation_parts") or {}).get("conversation_parts")) or []
-    author = (parts[-1].get("author") or {}) if parts and isinstance(parts[-1], Mapping) else {}
+    newest = last(obj(_item(payload).get("conversation_parts")).get("conversation_parts"))
+    author = obj(obj(newest).get("author"))
     if author and author.get("type") not in CONTACT_TYPES:
         return Ignored(f"Intercom topic 'conversation.user.replied' with a part by {author.get('type')!r}")
     return "customer.replied"
@@ -157,8 +158,8 @@ class IntercomConnector(LazyClient):
     # --- webhooks ----------------------------------------------------------------------------
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         secret = self._settings.webhook_secret
-        signature = headers.get("X-Hub-Signature") or next(
-            (v for k, v in headers.items() if k.lower() == "x-hub-signature"), "")  # plain dicts, any case
+        signature = ascii_header(headers.get("X-Hub-Signature") or next(
+            (v for k, v in headers.items() if k.lower() == "x-hub-signature"), ""))  # plain dicts, any case
         if not secret or not signature.startswith("sha1="):
             return False
         expected = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
@@ -169,8 +170,8 @@ class IntercomConnector(LazyClient):
         topic = payload.get("topic") if isinstance(payload, Mapping) else None
         if not isinstance(topic, str) or not topic:
             raise MalformedPayload("missing field: `topic` (not an Intercom notification)")
-        conversation_id = str(_item(payload).get("id") or "")
-        if topic.startswith("conversation") and not conversation_id:
+        raw_id = _item(payload).get("id")
+        if topic.startswith("conversation") and raw_id in (None, ""):
             raise MalformedPayload(f"topic {topic!r} without `data.item.id` (the conversation id)")
         handler = EVENT_HANDLERS.get(topic)
         if handler is None:
@@ -178,10 +179,14 @@ class IntercomConnector(LazyClient):
             return Ignored(f"Intercom topic {topic!r}: {why}")
         if not payload.get("id"):
             raise MalformedPayload(f"topic {topic!r} without a notification `id`")
+        # Intercom signs the body only, so the notification id inside it is the replay key. The conversation id
+        # goes into API paths: `../../admins` must never become GET /admins with our token.
+        conversation_id = token_id(raw_id, "data.item.id", INTERCOM_ID)
+        event_id = token_id(payload["id"], "id")
         kind = handler(payload)
         if isinstance(kind, Ignored):
             return kind
-        return TicketEvent(self.account, str(payload["id"]), conversation_id, kind)
+        return TicketEvent(self.account, event_id, conversation_id, kind)
 
     # --- API ---------------------------------------------------------------------------------
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -195,7 +200,7 @@ class IntercomConnector(LazyClient):
 
     def fetch_ticket(self, ticket_id: str) -> Ticket | None:
         try:
-            raw = self._send("GET", f"/conversations/{ticket_id}", params={"display_as": "plaintext"}).json()
+            raw = self._send("GET", f"/conversations/{path_segment(ticket_id)}", params={"display_as": "plaintext"}).json()
         except PermanentHelpdeskError as exc:
             if exc.status == 404:
                 return None
@@ -274,7 +279,7 @@ class IntercomConnector(LazyClient):
     def _reply(self, ticket_id: str, body: str, message_type: str) -> str:
         payload = {"message_type": message_type, "type": "admin", "admin_id": self.self_admin_id(),
                    "body": text_to_html(body)}
-        conversation = self._send("POST", f"/conversations/{ticket_id}/reply", json=payload).json()
+        conversation = self._send("POST", f"/conversations/{path_segment(ticket_id)}/reply", json=payload).json()
         # The answer is the conversation carrying the part just created (the spec's examples show only that part).
         parts = (conversation.get("conversation_parts") or {}).get("conversation_parts") or []
         return str(parts[-1]["id"]) if parts else ""
@@ -299,10 +304,10 @@ class IntercomConnector(LazyClient):
             known = {t["name"]: str(t["id"]) for t in self._send("GET", "/tags").json().get("data") or []}
             for name in dict.fromkeys(tags):
                 tag_id = known.get(name) or str(self._send("POST", "/tags", json={"name": name}).json()["id"])
-                self._send("POST", f"/conversations/{ticket_id}/tags",
+                self._send("POST", f"/conversations/{path_segment(ticket_id)}/tags",
                            json={"id": tag_id, "admin_id": self.self_admin_id()})
         if group:
             # assign_conversation_request: `type` is the kind of assignee, `admin_id` the admin doing it.
-            self._send("POST", f"/conversations/{ticket_id}/parts",
+            self._send("POST", f"/conversations/{path_segment(ticket_id)}/parts",
                        json={"message_type": "assignment", "type": "team", "admin_id": self.self_admin_id(),
                              "assignee_id": str(group)})

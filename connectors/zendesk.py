@@ -20,6 +20,7 @@ import httpx
 
 from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
+from connectors.payload import ascii_header, numeric_id, obj, path_segment, token_id
 from drafting.safety import hidden_text
 from settings import HelpdeskAccount, WebhookSettings
 
@@ -35,8 +36,8 @@ def _ticket_created(payload: Mapping[str, Any]) -> str | Ignored:
 
 
 def _comment_added(payload: Mapping[str, Any]) -> str | Ignored:
-    comment = (payload.get("event") or {}).get("comment") or {}
-    if (comment.get("author") or {}).get("is_staff"):
+    comment = obj(obj(payload.get("event")).get("comment"))
+    if obj(comment.get("author")).get("is_staff"):
         return Ignored("comment written by staff (agent, admin or our assistant)")
     if comment.get("is_public") is False:
         return Ignored("private comment: customers cannot write those")
@@ -67,7 +68,7 @@ class ZendeskConnector(LazyClient):
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         secret = self._settings.webhook_secret
         timestamp = headers.get("X-Zendesk-Webhook-Signature-Timestamp", "")
-        signature = headers.get("X-Zendesk-Webhook-Signature", "")
+        signature = ascii_header(headers.get("X-Zendesk-Webhook-Signature"))
         if not secret or not timestamp or not signature:
             return False
         if not self._fresh(timestamp):
@@ -79,7 +80,7 @@ class ZendeskConnector(LazyClient):
         # A signed body replayed later carries its old timestamp; outside the window it is refused.
         try:
             sent = datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
-        except ValueError:
+        except (ValueError, OverflowError, OSError):  # any header text, year 1 with a negative offset included
             return False
         return abs(self._clock() - sent) <= self._tolerance
 
@@ -97,25 +98,26 @@ class ZendeskConnector(LazyClient):
         if handler is None:
             return Ignored(f"Zendesk event type {name!r} is not one we draft for")
         detail = payload.get("detail")
-        if not isinstance(detail, Mapping) or not str(detail.get("id", "")).isdigit():
+        if not isinstance(detail, Mapping) or detail.get("id") in (None, ""):
             raise MalformedPayload("event webhook without a numeric `detail.id` (the ticket id)")
+        ticket_id = numeric_id(detail["id"], "detail.id")
         if not payload.get("id"):
             raise MalformedPayload("event webhook without an `id`")
+        event_id = token_id(payload["id"], "id")  # inside the signed body: a replay carries the same id
         kind = handler(payload)
         if isinstance(kind, Ignored):
             return kind
-        return TicketEvent(self.account, str(payload["id"]), str(detail["id"]), kind)
+        return TicketEvent(self.account, event_id, ticket_id, kind)
 
     def _parse_trigger(self, headers: Mapping[str, str], body: bytes,
                        payload: Mapping[str, Any]) -> TicketEvent:
-        ticket_id = str(payload["ticket_id"]).strip()
-        if not ticket_id.isdigit():
-            raise MalformedPayload(f"`ticket_id` must be a ticket number, got {ticket_id[:40]!r}")
-        # Zendesk gives every trigger invocation an id and keeps it across its own retries.
-        event_id = headers.get("X-Zendesk-Webhook-Invocation-Id") or str(payload.get("event_id") or "")
-        if not event_id:
-            stamp = headers.get("X-Zendesk-Webhook-Signature-Timestamp", "").encode()
-            event_id = "sha256:" + hashlib.sha256(stamp + body).hexdigest()
+        ticket_id = numeric_id(payload["ticket_id"], "ticket_id")
+        # The dedupe key comes from what the signature covers (timestamp + body), never from the invocation-id
+        # header: that header is not signed, so a captured delivery resent with new invocation ids would count as
+        # new events. Zendesk's own retry of an invocation resends the same signed pair; one that re-signs with a
+        # new timestamp is a new row, stopped later by the draft-ref claim (one note at most).
+        stamp = headers.get("X-Zendesk-Webhook-Signature-Timestamp", "").encode()
+        event_id = "sha256:" + hashlib.sha256(stamp + b"\n" + body).hexdigest()
         return TicketEvent(self.account, event_id, ticket_id, "ticket.updated")
 
     # --- API ---------------------------------------------------------------------------------
@@ -129,7 +131,7 @@ class ZendeskConnector(LazyClient):
 
     def fetch_ticket(self, ticket_id: str) -> Ticket | None:
         try:
-            raw = self.call("GET", f"/api/v2/tickets/{ticket_id}.json").json()["ticket"]
+            raw = self.call("GET", f"/api/v2/tickets/{path_segment(ticket_id)}.json").json()["ticket"]
         except PermanentHelpdeskError as exc:
             if exc.status == 404:
                 return None
@@ -159,7 +161,7 @@ class ZendeskConnector(LazyClient):
         comments: list[dict[str, Any]] = []
         params: dict[str, Any] = {"page[size]": 100}
         while True:
-            page = self.call("GET", f"/api/v2/tickets/{ticket_id}/comments.json", params=params).json()
+            page = self.call("GET", f"/api/v2/tickets/{path_segment(ticket_id)}/comments.json", params=params).json()
             comments.extend(page.get("comments") or [])
             meta = page.get("meta") or {}
             if not meta.get("has_more") or not meta.get("after_cursor"):
@@ -195,7 +197,7 @@ class ZendeskConnector(LazyClient):
                                   "additional_tags": [DRAFTED_TAG, *tags]}
         if group:
             ticket["group_id"] = int(group) if group.isdigit() else group
-        response = self.call("PUT", f"/api/v2/tickets/{ticket_id}.json", json={"ticket": ticket}).json()
+        response = self.call("PUT", f"/api/v2/tickets/{path_segment(ticket_id)}.json", json={"ticket": ticket}).json()
         events = (response.get("audit") or {}).get("events") or []
         return next((str(e["id"]) for e in events if e.get("type") == "Comment"), "")
 

@@ -39,21 +39,26 @@ def test_every_zulip_fixture_is_covered():
 def test_trigger_fixture(connector, name):
     body = (ZULIP / name).read_bytes()
     ticket_id, error = EXPECTED[name]
-    headers = {"X-Zendesk-Webhook-Invocation-Id": f"inv-{name}"}
+    headers = {"X-Zendesk-Webhook-Invocation-Id": f"inv-{name}",
+               "X-Zendesk-Webhook-Signature-Timestamp": "2026-11-22T12:00:00Z"}
     if error:
         with pytest.raises(MalformedPayload, match=error.replace("`", ".")):
             connector.parse_webhook(headers, body, json.loads(body))
         return
     event = connector.parse_webhook(headers, body, json.loads(body))
-    assert event == TicketEvent("zendesk", f"inv-{name}", ticket_id, "ticket.updated")
+    assert (event.account, event.ticket_id, event.kind) == ("zendesk", ticket_id, "ticket.updated")
+    assert event.event_id.startswith("sha256:")
 
 
-def test_trigger_without_invocation_id_gets_a_stable_digest(connector):
+def test_trigger_dedupe_key_is_the_signed_material_not_the_invocation_header(connector):
     body = (ZULIP / "ticket_create_update.json").read_bytes()
-    headers = {"X-Zendesk-Webhook-Signature-Timestamp": "2026-11-22T12:00:00Z"}
-    first = connector.parse_webhook(headers, body, json.loads(body))
-    again = connector.parse_webhook(headers, body, json.loads(body))
-    assert first.event_id == again.event_id and first.event_id.startswith("sha256:")
+    stamp = {"X-Zendesk-Webhook-Signature-Timestamp": "2026-11-22T12:00:00Z"}
+    first = connector.parse_webhook({**stamp, "X-Zendesk-Webhook-Invocation-Id": "1"}, body, json.loads(body))
+    replay = connector.parse_webhook({**stamp, "X-Zendesk-Webhook-Invocation-Id": "2"}, body, json.loads(body))
+    assert first.event_id == replay.event_id and first.event_id.startswith("sha256:")
+    later = connector.parse_webhook({"X-Zendesk-Webhook-Signature-Timestamp": "2026-11-22T12:00:01Z"}, body,
+                                    json.loads(body))
+    assert later.event_id != first.event_id  # a new invocation is signed with a new timestamp
 
 
 def test_non_numeric_ticket_id_is_malformed(connector):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -27,6 +29,9 @@ class ZendeskDesk:
 
     def __init__(self) -> None:
         self.fake = FakeZendesk(email=AGENT_EMAIL, token=ZENDESK_TOKEN)
+        self._sent: dict[str, tuple[bytes, dict[str, str]]] = {}
+        self._last_stamp: dict[int, float] = {}
+        self._lock = threading.Lock()  # deliveries are made from several threads in the outage tests
 
     def account(self, url: str) -> dict[str, Any]:
         return {"type": "zendesk", "base_url": url, "email": AGENT_EMAIL, "api_token_env": "TEST_ZENDESK_TOKEN",
@@ -53,9 +58,18 @@ class ZendeskDesk:
                 if str(c["author_id"]) == str(self.fake.agent_user_id)]
 
     def delivery(self, ticket: int, delivery_id: str) -> tuple[bytes, dict[str, str]]:
-        body = json.dumps({"ticket_id": str(ticket), "title": "from the trigger"}).encode()
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return body, sign_zendesk(ZENDESK_SECRET, body, stamp, invocation_id=delivery_id)
+        """Zendesk's retry of an invocation resends the same signed bytes; a new invocation (another trigger run, a
+        second rule) is signed at its own time. The trigger body is the same for every run on a ticket, so two
+        invocations are kept at least a second apart, as separate runs are (timestamps have one-second steps)."""
+        with self._lock:
+            if delivery_id in self._sent:
+                return self._sent[delivery_id]
+            body = json.dumps({"ticket_id": str(ticket), "title": "from the trigger"}).encode()
+            when = max(float(int(time.time())), self._last_stamp.get(ticket, 0.0) + 1)
+            self._last_stamp[ticket] = when
+            stamp = datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._sent[delivery_id] = body, sign_zendesk(ZENDESK_SECRET, body, stamp, invocation_id=delivery_id)
+            return self._sent[delivery_id]
 
 
 class IntercomDesk:

@@ -77,6 +77,7 @@ class Stack:
     extra_env: dict = field(default_factory=dict)  # e.g. PROMETHEUS_MULTIPROC_DIR for the metrics test
     web_workers: int = 1
     worker: subprocess.Popen | None = None
+    web_workers: int = 1  # production runs 2 (gunicorn.conf.py); one keeps the tests light on 2 cores
     servers: list[Any] = field(default_factory=list)
 
     def start(self) -> "Stack":
@@ -110,9 +111,9 @@ class Stack:
         port = free_port()
         self.web_url = f"http://127.0.0.1:{port}"
         self.web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "python:gunicorn_conf", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(self.web_workers), "--threads", "4",
-             "webhooks:create_app()"], cwd=REPO, env=self.env, stdout=subprocess.DEVNULL,
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(self.web_workers), "webhooks:create_app()"], cwd=REPO, env=self.env,
+            stdout=(self.tmp / "access.log").open("w"),
             stderr=(self.tmp / "web.log").open("w"), start_new_session=True)
         wait_for(lambda: _answers(f"{self.web_url}/healthz") or self.web.poll() is not None, 60, "gunicorn")
         assert self.web.poll() is None, (self.tmp / "web.log").read_text()[-3000:]
