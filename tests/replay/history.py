@@ -81,8 +81,8 @@ INTENTS = {
 
 
 def _customer_text(prompt: str) -> str:
-    blocks = prompt.split("[Customer")
-    return blocks[-1].lower() if len(blocks) > 1 else prompt.lower()
+    conversation = prompt.split("<passages>")[0]  # what follows is passages and instructions, not the customer
+    return conversation.split("[Customer")[-1].lower()
 
 
 def fake_model(body: dict[str, Any]) -> dict[str, Any]:
