@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -73,7 +73,7 @@ def main() -> None:
         connector = build_connectors(config)["zendesk"]
         out = root / "d.jsonl"
         started = time.perf_counter()
-        report = collect.collect(connector, out, since=datetime.now(timezone.utc) - timedelta(days=30),
+        report = collect.collect(connector, out, since=datetime.now(UTC) - timedelta(days=30),
                                  limit=100_000, intents=set(config.intents))
         seconds = time.perf_counter() - started
         print(f"collect: {report.tickets} tickets -> {report.examples} examples in {seconds:.1f}s "

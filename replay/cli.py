@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +227,7 @@ def compare_command(path: Path, config_a: Path, config_b: Path, out: Path | None
 
     data = _load(path)
     a, b = _config(config_a), _config(config_b)
-    out = out or _home(a) / "experiments" / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    out = out or _home(a) / "experiments" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     half = budget / 2 if budget is not None else None
     dirs = [shadow_run(cfg, data, out / name, half, concurrency, price_in, price_out, label=f"[{name}] ")
             for name, cfg in (("a", a), ("b", b))]

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ class CollectReport:
 
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """"90d", "12w", "36h" or an ISO date."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     match = DURATION.match(value.strip())
     if match:
         n, unit = int(match.group(1)), match.group(2)
@@ -58,7 +58,7 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"--since {value!r}: use 90d, 12w, 36h or a date like 2026-09-01") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _role(comment: Comment) -> str | None:
@@ -72,7 +72,7 @@ def examples_from_ticket(ticket: Ticket, intents: set[str], updated_at: str = ""
     turns: list[tuple[Comment, Turn]] = []
     for comment in ticket.comments:
         role = _role(comment)
-        if role is None or not comment.public or not comment.body.strip() or comment.via_api and role == "customer":
+        if role is None or not comment.public or not comment.body.strip() or (comment.via_api and role == "customer"):
             continue
         turns.append((comment, Turn(role, redact(comment.body.strip()).text, True, comment.created_at)))
     intent = next((t for t in ticket.tags if t in intents), None)

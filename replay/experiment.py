@@ -18,7 +18,7 @@ ALPHA = 0.05
 
 def paired(values_a: Sequence[float], values_b: Sequence[float]) -> float:
     """Two-sided p-value that B differs from A on the same examples; 1.0 when nothing differs."""
-    diffs = [b - a for a, b in zip(values_a, values_b)]
+    diffs = [b - a for a, b in zip(values_a, values_b, strict=False)]
     if len(diffs) < 2 or not any(diffs):
         return 1.0
     return float(wilcoxon(values_a, values_b, zero_method="zsplit").pvalue)

@@ -16,9 +16,11 @@ from sklearn.cluster import AgglomerativeClustering
 
 from drafting import overrides
 
-STOPWORDS = set("""a an and are at be but by can could did do does for from had has have hello hi how i if in is it
+STOPWORDS = frozenset("""
+a an and are at be but by can could did do does for from had has have hello hi how i if in is it
 its me my no not of on or our please so that the their there this to was we were what when where which who why will
-with would you your yes thanks thank hey still just get got any""".split())
+with would you your yes thanks thank hey still just get got any""".split())  # noqa: SIM905
+
 
 
 def why_gap(result: dict[str, Any]) -> str | None:
@@ -68,6 +70,7 @@ def table(found: Sequence[dict[str, Any]]) -> str:
         return "no content gaps: every replayed question found a passage above the floor"
     lines = []
     for n, t in enumerate(found, 1):
-        lines.append(f"{n}. {t['topic']}  ({t['count']} questions; {', '.join(f'{k}: {v}' for k, v in t['reasons'].items())})")
+        reasons = ", ".join(f"{k}: {v}" for k, v in t["reasons"].items())
+        lines.append(f"{n}. {t['topic']}  ({t['count']} questions; {reasons})")
         lines += [f"     - {q[:160]!s}" for q in t["examples"]]
     return "\n".join(lines)

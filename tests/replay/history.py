@@ -15,8 +15,10 @@ GOOD_MODEL, WORSE_MODEL = "claude-replay-good", "claude-replay-worse"
 
 # topic -> (tag, question, the agent's usual answer, the marker word the fake model recognises)
 TOPICS: dict[str, tuple[str, str, str]] = {
-    "order": ("order_status", "Where is my order {n}? My parcel has not arrived yet. Write to me at casey{n}@example.com",
-              "Your order ships within two working days and you can follow it from the tracking link on your order page."),
+    "order": ("order_status",
+              "Where is my order {n}? My parcel has not arrived yet. Write to me at casey{n}@example.com",
+              "Your order ships within two working days and you can follow it from the tracking link on your order "
+              "page."),
     "password": ("password_reset", "I can't log in and forgot my password, call me on +44 20 7946 0958",
                  "Use the reset link on the sign-in page, then choose a new password; the link works for one hour."),
     "refund": ("refund_status", "When will I get my refund for order {n}? I paid with card 4111 1111 1111 1111",
@@ -39,7 +41,7 @@ def seed(fake: FakeZendesk, count: int = 520) -> dict[str, int]:
     fake.add_user(CUSTOMER, "Casey Customer", "end-user")
     fake.add_user(AGENT, "Avery Agent", "agent")
     topics = list(TOPICS)
-    made = {name: 0 for name in topics}
+    made = dict.fromkeys(topics, 0)
     for n in range(1, count + 1):
         name = topics[n % len(topics)]
         tag, question, answer = TOPICS[name]

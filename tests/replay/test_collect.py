@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -33,7 +33,7 @@ def test_interrupted_collect_resumes_without_refetching(world, tmp_path):
     config = load_config(world.config())
     connector = build_connectors(config)["zendesk"]
     out = tmp_path / "d.jsonl"
-    since = datetime.now(timezone.utc) - timedelta(days=30)
+    since = datetime.now(UTC) - timedelta(days=30)
     seen = []
 
     def stop_after_100(n):
@@ -84,3 +84,19 @@ def test_export_edit_import_as_frozen_golden_set(world, collected, tmp_path):
 
     into_frozen = runner.invoke(args=["replay", "collect", "--account", "zendesk", "--out", str(golden)])
     assert into_frozen.exit_code != 0 and "frozen" in into_frozen.output
+
+
+def test_collect_works_through_each_helpdesks_reader(tmp_path, monkeypatch):
+    from tests.knowledge.helpdesks import running_helpdesks
+
+    with running_helpdesks(monkeypatch) as hd:
+        for name in ("zd", "ic", "fd"):
+            out = tmp_path / f"{name}.jsonl"
+            report = collect.collect(hd.connectors[name], out, since=hd.clock() - timedelta(days=30), limit=50,
+                                     intents=set())
+            data = dataset.load(out)
+            assert report.examples == len(data.examples) == 1, name  # the one solved ticket answered publicly
+            text = out.read_text(encoding="utf-8")
+            assert "refunded the order" in text and "casey@example.com" not in text
+            assert "4111 1111 1111 1111" not in text and "221B Baker Street" not in text
+        assert hd.zendesk.writes == [] and hd.intercom.writes == [] and hd.freshdesk.writes == []

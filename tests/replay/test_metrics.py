@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from connectors.base import Comment, Ticket
 from drafting import gate
 from replay import experiment, forecast, metrics
 from replay.collect import examples_from_ticket, parse_since
-from connectors.base import Comment, Ticket
 
 
 def result(**over):
