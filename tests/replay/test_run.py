@@ -93,9 +93,11 @@ def test_without_a_key_routing_and_retrieval_still_run(world, collected):
     assert gift and all(r["handoff"] for r in gift)  # not a configured intent: a human would have had it
     orders = [r for r in results if r["labelled_intent"] == "order_status" and "arrived" in r["question"]]
     assert sum(r["intent"] == "order_status" for r in orders) / len(orders) > 0.9
-    grounded = [r for r in orders if r["grounded"]]  # the test's hash embedding is weak: some, not all
-    assert grounded and all("shipping" in r["passages"][0]["id"] or "Shipping" in r["passages"][0]["text"]
-                            for r in grounded)
+    # The tests' hash embedding says nothing about retrieval quality (benchmarks/retrieval.py does, on MiniLM):
+    # here it is enough that passages were looked up, scored and judged against the configured floor.
+    floor = load_config(world.root / "config.yaml").knowledge.min_score
+    assert all(r["grounded"] == (bool(r["passages"]) and r["passages"][0]["score"] >= floor) for r in results)
+    assert any(r["grounded"] for r in results)
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (apt-get install chromium)")
