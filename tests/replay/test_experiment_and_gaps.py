@@ -34,3 +34,9 @@ def test_gap_report_puts_the_missing_topic_first(world, collected):
     assert topics and {"gift", "wrapping"} & set(topics[0]["topic"].split(" / "))
     assert topics[0]["count"] >= 100
     assert all("@" not in q for t in topics for q in t["examples"])
+
+
+def test_report_still_works_without_a_subcommand(world):
+    result = world.cli(world.config()).invoke(args=["report", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "intents" in json.loads(result.output)
