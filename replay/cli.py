@@ -80,6 +80,9 @@ def shadow_run(config: Config, data, out: Path | None, budget: float | None, con
                              progress=bar.update)
             except ValueError as exc:
                 raise click.ClickException(str(exc)) from None
+            except Exception as exc:  # the model or the store gave up after its own retries
+                raise click.ClickException(f"run stopped: {type(exc).__name__}: {exc}. Finished examples are kept "
+                                           "in the run folder; run the same command again to resume.") from exc
         rate = report.done / report.seconds if report.seconds else 0.0
         click.echo(f"{label}{report.done} examples in {report.seconds:.1f}s ({rate:.1f}/s), "
                    f"{report.input_tokens:,} input + {report.output_tokens:,} output tokens, ${report.usd:.2f}"
