@@ -114,3 +114,21 @@ def test_html_report_renders_in_headless_chromium_without_personal_data(world, c
     assert intents_table.count("<tr>") >= 4 and "order_status" in intents_table
     for secret in history.PII:
         assert secret not in dom
+
+
+def test_a_model_failure_stops_the_run_and_a_rerun_resumes(world, collected):
+    examples = len(dataset.load(collected).examples)
+    runner = world.cli(world.config())
+    out = world.root / "failing-run"
+    assert runner.invoke(args=["replay", "run", "--dataset", str(collected), "--out", str(out),
+                               "--budget-usd", "0.2", "--concurrency", "1"]).exit_code == 0
+    done = len(load_results(out)[1])
+    world.claude.fail(400, should_retry=False)  # a request the API refuses: the SDK does not retry it
+    failed = runner.invoke(args=["replay", "run", "--dataset", str(collected), "--out", str(out),
+                                 "--concurrency", "1"])
+    assert failed.exit_code != 0 and "run the same command again to resume" in failed.output
+    assert len(load_results(out)[1]) == done  # nothing lost, nothing half-written
+    assert world.zendesk.writes == []
+    resumed = runner.invoke(args=["replay", "run", "--dataset", str(collected), "--out", str(out)])
+    assert resumed.exit_code == 0, resumed.output
+    assert len(load_results(out)[1]) == examples
