@@ -171,11 +171,13 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
     import admin_cli
     import cli
     import setup_cli
+    from replay import cli as replay_cli
 
     cli.register(app)
     app.cli.add_command(console_cli)
     setup_cli.register(app)
     admin_cli.register(app)
+    replay_cli.register(app)  # after admin_cli: adds `report gaps` to its `report`
     if config is None:
         try:
             config = load_config()
