@@ -7,6 +7,7 @@ store's own embedding and clustered (scikit-learn's agglomerative clustering on 
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,6 +24,9 @@ with would you your yes thanks thank hey still just get got any""".split())  # n
 
 
 
+PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*\]")
+
+
 def why_gap(result: dict[str, Any]) -> str | None:
     if not result["grounded"]:
         return "nothing found above the score floor"
@@ -34,9 +38,12 @@ def why_gap(result: dict[str, Any]) -> str | None:
 
 
 def _label(questions: Sequence[str]) -> str:
-    counts = Counter(w for q in questions for w in set(overrides.words(q))
+    # Redaction placeholders ([ADDRESS], [CUSTOMER_NAME]) say nothing about the topic; ties go to the longer,
+    # usually more specific word, then alphabetically, so the label does not depend on set order.
+    counts = Counter(w for q in questions for w in set(overrides.words(PLACEHOLDER.sub(" ", q)))
                      if w not in STOPWORDS and not w.isdigit() and len(w) > 2 and "_" not in w)
-    return " / ".join(w for w, _ in counts.most_common(3)) or "(no common words)"
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], -len(item[0]), item[0]))
+    return " / ".join(w for w, _ in ranked[:3]) or "(no common words)"
 
 
 def topics(results: Sequence[dict[str, Any]], embed: Callable[[Sequence[str]], np.ndarray], *,
