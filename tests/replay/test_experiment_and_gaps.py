@@ -30,7 +30,7 @@ def test_gap_report_puts_the_missing_topic_first(world, collected):
     assert runner.invoke(args=["replay", "run", "--dataset", str(collected), "--out", str(run)]).exit_code == 0
     result = runner.invoke(args=["report", "gaps", "--run", str(run), "--json"])
     assert result.exit_code == 0, result.output
-    topics = json.loads(result.output)
+    topics = json.loads(result.stdout)  # stdout alone: log lines go to stderr
     assert topics and {"gift", "wrapping"} & set(topics[0]["topic"].split(" / "))
     assert topics[0]["count"] >= 100
     assert all("@" not in q for t in topics for q in t["examples"])
@@ -39,4 +39,4 @@ def test_gap_report_puts_the_missing_topic_first(world, collected):
 def test_report_still_works_without_a_subcommand(world):
     result = world.cli(world.config()).invoke(args=["report", "--json"])
     assert result.exit_code == 0, result.output
-    assert "intents" in json.loads(result.output)
+    assert "intents" in json.loads(result.stdout)
