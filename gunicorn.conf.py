@@ -25,8 +25,8 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"
 def on_starting(server):
     """Create the tables once in the master, before the workers fork: two workers booting together on a new
     SQLite file would both try CREATE TABLE and one would fail to boot."""
-    from settings import load_config
-    from state import State
+    from deskdraft.settings import load_config
+    from deskdraft.state import State
 
     State(load_config().database_url).dispose()
 

@@ -13,12 +13,13 @@ from typing import Any, Callable, Mapping, Sequence
 
 from connectors.base import Comment, Connector, Ticket
 from connectors.http import HelpdeskError
-from drafting import checks, confidence as conf, gate, notes, output_guard, prompts, review
+from deskdraft.settings import Config
+from deskdraft.state import InboxEvent, State
+from drafting import checks, gate, notes, output_guard, prompts, review
+from drafting import confidence as conf
 from drafting.claude import Drafter, MalformedDraft
 from drafting.routing import IntentSpec, Route, route
 from knowledge.redact import Redactor, find_placeholders
-from settings import Config
-from state import InboxEvent, State
 
 log = logging.getLogger(__name__)
 

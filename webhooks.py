@@ -1,7 +1,7 @@
 """The Flask app: verify, parse, record in the inbox, enqueue, answer. Nothing else happens in a request.
 
 Serve it with `gunicorn 'webhooks:create_app()'` (scripts/run does); admin commands are
-`flask --app webhooks <command>` (see cli.py).
+`deskdraft <command>` or `flask --app webhooks <command>` (see deskdraft/commands/).
 """
 from __future__ import annotations
 
@@ -15,14 +15,13 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-import logging_setup
-import private_files
 from connectors import Ignored, MalformedPayload, build_connectors
-from console.cli import console_cli
 from connectors.payload import load_json
-from publisher import BoundedPublisher, broker_timeouts
-from settings import Config, ConfigError, LiveConfig, load_config
-from state import DatabaseBusy, State, ValueNotStorable
+from deskdraft import logging_setup, private_files
+from deskdraft.console.cli import console_cli
+from deskdraft.publisher import BoundedPublisher, broker_timeouts
+from deskdraft.settings import Config, ConfigError, LiveConfig, load_config
+from deskdraft.state import DatabaseBusy, State, ValueNotStorable
 
 # Zendesk retries "certain" failed codes (as we read its page, 503 with a Retry-After of 60 s or less; unconfirmed);
 # Freshdesk retries any failure 5, 30 and 60 minutes later; Intercom documents no retry, only counts errors. A 503
@@ -147,8 +146,7 @@ def _celery_enqueue(config: Config) -> Callable[[int], None]:
 
 def _install_operations(app: Flask, config: Config) -> None:
     """/healthz, /metrics and (unless it has its own address) the operator console at /console."""
-    import console
-    import ops_routes
+    from deskdraft import console, ops_routes
 
     live: LiveConfig | None = app.extensions["deskdraft.live"]
 
@@ -168,10 +166,8 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
                state: State | None = None) -> Flask:
     """App factory: tests pass a config and an enqueue function; production reads config.yaml."""
     app = Flask("deskdraft")
-    import admin_cli
-    import cli
-    import setup_cli
-    from replay import cli as replay_cli
+    from deskdraft.commands import admin_cli, cli, setup_cli
+    from deskdraft.replay import cli as replay_cli
 
     cli.register(app)
     app.cli.add_command(console_cli)

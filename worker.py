@@ -21,14 +21,16 @@ from celery import Celery
 from celery.signals import beat_init, worker_ready
 
 import pipeline
-import private_files
-import queue_transport
-import worker_signals  # noqa: F401  logs with ids, metrics and the heartbeat, on Celery's signals
 from connectors import PermanentHelpdeskError, TransientHelpdeskError, build_connectors
+from deskdraft import (
+    private_files,
+    queue_transport,
+    worker_signals,  # noqa: F401  logs with ids, metrics and the heartbeat, on Celery's signals
+)
+from deskdraft.settings import Config, ConfigError, LiveConfig, load_config
+from deskdraft.state import State
 from drafting.claude import RETRYABLE as MODEL_RETRYABLE
 from drafting.claude import Drafter
-from settings import Config, ConfigError, LiveConfig, load_config
-from state import State
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ _deps_lock = threading.Lock()
 
 def broker_settings(config: Config) -> dict[str, Any]:
     """Redis/RabbitMQ when configured; otherwise kombu's filesystem transport (made atomic, see
-    queue_transport.py) under data_dir: one host, no server to install."""
+    deskdraft/queue_transport.py) under data_dir: one host, no server to install."""
     if config.queue.broker_url:
         return {"broker_url": config.queue.broker_url}
     folder = Path(config.data_dir).resolve() / "broker"

@@ -38,11 +38,11 @@ def main() -> None:
     os.environ.update({"BENCH_ZENDESK_TOKEN": "t", "BENCH_ZENDESK_SECRET": "s",
                        "DESKDRAFT_CONSOLE_PASSWORD_HASH": generate_password_hash("bench"),
                        "DESKDRAFT_CONSOLE_SECRET": "bench-secret-key-0123456789", "DESKDRAFT_METRICS_TOKEN": "m"})
-    from settings import parse_config
-    from state import State, metadata
+    from deskdraft.settings import parse_config
+    from deskdraft.state import State, metadata
+    from tests.conftest import config_text
     from tests.console.conftest import INTENTS, csrf_token, epoch_of
     from tests.console.seed import seed
-    from tests.conftest import config_text
     from webhooks import create_app
 
     text = config_text(tmp / "var", only_helpdesks={"zendesk": {

@@ -16,7 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import state  # noqa: E402
+from deskdraft import state  # noqa: E402
 
 
 def measure(durable: bool, events: int) -> list[float]:

@@ -93,8 +93,8 @@ def pipeline_time(tmp: Path, n: int) -> None:
     os.environ.update({"TEST_ZENDESK_TOKEN": ZENDESK_TOKEN, "TEST_ZENDESK_SECRET": ZENDESK_SECRET,
                        "TEST_ANTHROPIC_KEY": "sk-bench"})
     import worker
+    from deskdraft.settings import parse_config
     from pipeline import handle
-    from settings import parse_config
 
     zendesk, claude = FakeZendesk(email=AGENT_EMAIL, token=ZENDESK_TOKEN), FakeClaude(api_key="sk-bench")
     claude.default = good_draft

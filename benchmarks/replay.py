@@ -23,10 +23,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from connectors import build_connectors  # noqa: E402
-from replay import collect, dataset  # noqa: E402
-from replay.cli import build_runner  # noqa: E402
-from replay.run import Prices, run, run_record  # noqa: E402
-from settings import load_config  # noqa: E402
+from deskdraft.replay import collect, dataset  # noqa: E402
+from deskdraft.replay.cli import build_runner  # noqa: E402
+from deskdraft.replay.run import Prices, run, run_record  # noqa: E402
+from deskdraft.settings import load_config  # noqa: E402
 from tests.conftest import AGENT_EMAIL, ZENDESK_TOKEN, config_text  # noqa: E402
 from tests.fakes.claude import FakeClaude  # noqa: E402
 from tests.fakes.server import serve  # noqa: E402

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from connectors.base import Comment, Connector, Ignored, MalformedPayload, Ticket, TicketEvent
-from connectors.http import HelpdeskError, PermanentHelpdeskError, TransientHelpdeskError
 from connectors.freshdesk import FreshdeskConnector
+from connectors.http import HelpdeskError, PermanentHelpdeskError, TransientHelpdeskError
 from connectors.intercom import IntercomConnector
 from connectors.zendesk import ZendeskConnector
-from settings import Config
+from deskdraft.settings import Config
 
 CONNECTORS: dict[str, type] = {c.type: c for c in (ZendeskConnector, IntercomConnector, FreshdeskConnector)}
 

@@ -39,7 +39,7 @@ import httpx
 from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from connectors.payload import numeric_id, path_segment
-from settings import HelpdeskAccount, WebhookSettings
+from deskdraft.settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ import httpx
 from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from connectors.payload import INTERCOM_ID, ascii_header, last, obj, path_segment, token_id
-from settings import HelpdeskAccount, WebhookSettings
+from deskdraft.settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
 

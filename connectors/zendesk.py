@@ -21,8 +21,8 @@ import httpx
 from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from connectors.payload import ascii_header, numeric_id, obj, path_segment, token_id
+from deskdraft.settings import HelpdeskAccount, WebhookSettings
 from drafting.safety import hidden_text
-from settings import HelpdeskAccount, WebhookSettings
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from typing import Any, Sequence
 import anthropic
 
 from connectors.base import Ticket
+from deskdraft.settings import AnthropicSettings, BrandSettings
 from drafting.prompts import fence, fence_attribute, render
 from drafting.safety import visible_text
 from knowledge.redact import Redactor
-from settings import AnthropicSettings, BrandSettings
 
 log = logging.getLogger(__name__)
 

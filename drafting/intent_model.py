@@ -10,9 +10,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from deskdraft.settings import Config
 from drafting.router import IntentRouter, training_set
 from drafting.routing import IntentSpec
-from settings import Config
 
 log = logging.getLogger(__name__)
 LABELLED_FILE = "labelled_tickets.csv"  # text,label rows; `flask --app webhooks router train --labelled F` puts it here

@@ -11,10 +11,10 @@ import time
 from typing import Callable
 
 from connectors.base import Comment, Ticket
+from deskdraft.state import DraftRecord, State
 from drafting import acceptance, overrides
 from drafting.language import detect
 from knowledge.redact import Redactor
-from state import DraftRecord, State
 
 
 def _after(ticket: Ticket, draft: DraftRecord) -> list[Comment] | None:

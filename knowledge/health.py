@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from settings import Config, mask_url
+from deskdraft.settings import Config, mask_url
 
 CHROMA_FILE = "chroma.sqlite3"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
+from deskdraft.settings import Config, HelpdeskAccount
 from pipeline import RetrievalUnavailable
-from settings import Config, HelpdeskAccount
 
 
 class Retriever:

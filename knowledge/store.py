@@ -242,7 +242,7 @@ def _unlock(lock: FileLock) -> None:
 
 
 def _server_address(url: str) -> dict[str, Any]:
-    from settings import mask_url
+    from deskdraft.settings import mask_url
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:

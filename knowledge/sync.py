@@ -23,10 +23,10 @@ from typing import Any
 
 from connectors import freshdesk_knowledge, intercom_knowledge, zendesk_knowledge
 from connectors.http import HelpdeskError
+from deskdraft.settings import KnowledgeSource
 from knowledge.chunking import Document, DocumentError, Skipped, Unchanged
 from knowledge.ingest import IngestReport, SourceUpsert, document_chunks, ingest_folder
 from knowledge.store import KnowledgeStore
-from settings import KnowledgeSource
 
 log = logging.getLogger(__name__)
 

@@ -103,7 +103,7 @@ class Supervisor:
 
 
 def main() -> int:
-    from settings import ConfigError, load_config
+    from deskdraft.settings import ConfigError, load_config
 
     try:
         config = load_config()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from settings import Config, parse_config
+from deskdraft.settings import Config, parse_config
 
 # Vendor payloads and API descriptions, copied into the repo beside the connector tests (sources and licences in
 # tests/connectors/fixtures/SOURCES.md), so a plain clone runs every test.

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from settings import Config, parse_config
-from state import State
+from deskdraft.settings import Config, parse_config
+from deskdraft.state import State
 from tests.conftest import AGENT_EMAIL, config_text
 from tests.e2e.desks import SECRETS
 from tests.fakes.freshdesk import freshdesk_webhook_headers

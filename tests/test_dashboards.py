@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-import metrics
+from deskdraft import metrics
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "grafana"
 DB_GAUGES = {"deskdraft_inbox_backlog", "deskdraft_inbox_oldest_pending_seconds", "deskdraft_inbox_failed",
@@ -36,8 +36,8 @@ def test_dashboard_and_alerts_use_real_metric_names():
 
 
 def test_the_console_on_its_own_address_has_no_webhook_route(make_config, monkeypatch):
-    from console.server import create_app
-    from state import State
+    from deskdraft.console.server import create_app
+    from deskdraft.state import State
     monkeypatch.setenv("DESKDRAFT_CONSOLE_PASSWORD_HASH", "scrypt:1:1:x")
     monkeypatch.setenv("DESKDRAFT_CONSOLE_SECRET", "k" * 32)
     config = make_config(console={"bind": "127.0.0.1:8001"})

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-import health
-from state import State
+from deskdraft import health
+from deskdraft.state import State
 from webhooks import create_app
 
 FORBIDDEN = ("sqlite", "/tmp", "redis://", "Traceback", "Error", "config.yaml", "min_probability")
@@ -83,7 +83,7 @@ def test_a_refused_config_edit_is_named_but_not_quoted(make_config, tmp_path):
     path = tmp_path / "config.yaml"
     from tests.conftest import config_text
     path.write_text(config_text(tmp_path / "var"))
-    from settings import load_config
+    from deskdraft.settings import load_config
     config = load_config(path)
     state = State(config.database_url)
     ready(config)

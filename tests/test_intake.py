@@ -10,11 +10,11 @@ import time
 import pytest
 
 from connectors.payload import path_segment
+from tests.e2e.desks import SECRETS
 from tests.fakes.freshdesk import freshdesk_webhook
 from tests.fakes.intercom import intercom_notification
 from tests.fakes.zendesk import sign_zendesk
 from tests.intake_support import SIGNERS, now_stamp, three_desk_app
-from tests.e2e.desks import SECRETS
 
 DESKS = ("zendesk", "intercom", "freshdesk")
 
@@ -159,10 +159,10 @@ def test_a_connector_never_leaves_its_path_even_with_an_unchecked_id(tmp_path):
     from flask import Flask, request
 
     from connectors import build_connectors
+    from deskdraft.settings import parse_config
+    from tests.conftest import config_text
     from tests.fakes.server import serve
     from tests.intake_support import ACCOUNTS
-    from settings import parse_config
-    from tests.conftest import config_text
 
     seen: list[str] = []
     app = Flask("recorder")
@@ -294,7 +294,7 @@ def test_a_paused_postgresql_answers_503_within_the_bound_and_the_retry_is_recor
 
 
 def test_on_postgresql_values_it_cannot_store_are_refused_at_the_edge_and_never_500(tmp_path):
-    from state import ValueNotStorable
+    from deskdraft.state import ValueNotStorable
     from tests.test_state import drop_database, postgres_url
 
     url = postgres_url()

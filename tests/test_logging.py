@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-import logging_setup
-from ops_settings import logging_settings
+from deskdraft import logging_setup
+from deskdraft.ops_settings import logging_settings
 
 
 @pytest.fixture

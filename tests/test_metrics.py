@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 from prometheus_client.parser import text_string_to_metric_families
 
-import metrics
-from state import State
+from deskdraft import metrics
+from deskdraft.state import State
 from tests.conftest import ZENDESK_SECRET
 from tests.fakes.zendesk import sign_zendesk
 from webhooks import create_app

@@ -1,5 +1,5 @@
 """Schema migrations: a database made by the release before migrations is adopted and upgraded with its rows
-kept; processes starting together on an empty folder migrate once, without racing; the tables state.py
+kept; processes starting together on an empty folder migrate once, without racing; the tables deskdraft/state.py
 declares are exactly what the migrations build (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-import migrations
-import state as state_module
-from state import State
+from deskdraft import migrations
+from deskdraft import state as state_module
+from deskdraft.state import State
 from tests.test_state import drop_database, postgres_url
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bounded import BoundedCalls, Overdue
-from publisher import BoundedPublisher, broker_timeouts
+from deskdraft.bounded import BoundedCalls, Overdue
+from deskdraft.publisher import BoundedPublisher, broker_timeouts
 
 
 def test_a_call_that_never_returns_costs_the_caller_only_the_timeout():

@@ -5,7 +5,7 @@ import threading
 
 from kombu import Connection
 
-import queue_transport
+from deskdraft import queue_transport
 
 
 def test_concurrent_publish_and_consume_lose_and_corrupt_nothing(tmp_path):

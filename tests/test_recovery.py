@@ -11,8 +11,8 @@ import pytest
 import pipeline
 import worker
 from connectors import TransientHelpdeskError
-from settings import parse_config
-from state import State
+from deskdraft.settings import parse_config
+from deskdraft.state import State
 from tests.conftest import AGENT_EMAIL, ZENDESK_TOKEN, config_text
 from tests.e2e.desks import SECRETS, IntercomDesk
 from tests.e2e.harness import good_draft

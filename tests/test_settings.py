@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import ConfigError, load_config, parse_config
+from deskdraft.settings import ConfigError, load_config, parse_config
 from tests.conftest import config_text, dedent
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def test_servers_are_switched_on_by_urls(tmp_path):
 
 
 def test_live_config_picks_up_edits_and_refuses_bad_ones(tmp_path):
-    from settings import LiveConfig
+    from deskdraft.settings import LiveConfig
 
     path = tmp_path / "config.yaml"
     path.write_text(config_text(tmp_path))
@@ -133,7 +133,7 @@ def test_bad_intent_settings_are_named(tmp_path, intents, message):
 def test_check_config_warns_when_the_threads_cannot_reach_the_peak_rate(tmp_path, secrets):
     from click.testing import CliRunner
 
-    import cli
+    from deskdraft.commands import cli
     from tests.conftest import config_text
 
     runner = CliRunner()
@@ -147,7 +147,7 @@ def test_check_config_warns_when_the_threads_cannot_reach_the_peak_rate(tmp_path
 
 
 def test_defaults_auto_send_is_allowed_next_to_risky_intents_which_stay_manual(tmp_path, secrets):
-    from settings import parse_config
+    from deskdraft.settings import parse_config
     from tests.conftest import config_text
 
     text = config_text(tmp_path / "var", defaults={"autonomy": "auto_send"},

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from state import State
+from deskdraft.state import State
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import worker
-from settings import parse_config
-from state import State
+from deskdraft.settings import parse_config
+from deskdraft.state import State
 from tests.conftest import config_text
 from tests.e2e.test_spine import redis_url
 

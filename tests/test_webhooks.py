@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from state import State
+from deskdraft.state import State
 from tests.conftest import ZENDESK_SECRET
 from tests.fakes.zendesk import sign_zendesk, zendesk_event
 from webhooks import create_app
@@ -117,7 +117,7 @@ def test_server_refuses_to_start_on_a_bad_config(tmp_path, monkeypatch):
     bad = tmp_path / "config.yaml"
     bad.write_text("helpdesks: {}\nanthropic: {model: m}\n")
     monkeypatch.setenv("DESKDRAFT_CONFIG", str(bad))
-    from settings import ConfigError
+    from deskdraft.settings import ConfigError
     with pytest.raises(ConfigError, match="helpdesks"):
         create_app()
 

@@ -9,7 +9,7 @@ import pytest
 from connectors.base import REF_PREFIX, Comment
 from connectors.http import PermanentHelpdeskError
 from connectors.intercom import IntercomConnector, html_to_text, text_to_html
-from settings import HelpdeskAccount, WebhookSettings
+from deskdraft.settings import HelpdeskAccount, WebhookSettings
 from tests.fakes.intercom import FakeIntercom
 from tests.fakes.server import serve
 

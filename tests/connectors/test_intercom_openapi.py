@@ -34,11 +34,12 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from connectors.http import PermanentHelpdeskError
 from connectors.intercom import IntercomConnector
-from settings import HelpdeskAccount, WebhookSettings
+from deskdraft.settings import HelpdeskAccount, WebhookSettings
 from tests.conftest import FIXTURES
 from tests.fakes.intercom import FakeIntercom
 from tests.fakes.server import serve
-from tests.openapi_support import OpenAPIRequest as _Request, OpenAPIResponse, capture
+from tests.openapi_support import OpenAPIRequest as _Request
+from tests.openapi_support import OpenAPIResponse, capture
 
 SPEC = FIXTURES / "intercom" / "openapi-2.16" / "api.intercom.io.yaml"
 SERVER = "https://api.intercom.io"

@@ -7,7 +7,7 @@ import time
 import pytest
 from werkzeug.security import generate_password_hash
 
-from state import State
+from deskdraft.state import State
 from tests.console.seed import seed
 from webhooks import create_app
 

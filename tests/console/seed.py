@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import insert
 
-from state import State, audit, drafts, gate_events, inbox, posts
+from deskdraft.state import State, audit, drafts, gate_events, inbox, posts
 
 INTENTS = ("order_status", "refund_status", "password_reset", "payment_dispute", "unknown")
 ACTIONS = (("note", 0.55), ("reply", 0.15), ("escalate", 0.2), ("retrieval_note", 0.05), ("failure_note", 0.05))

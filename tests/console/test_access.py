@@ -118,7 +118,7 @@ def test_nothing_of_the_console_is_reachable_through_the_webhook_routes(seeded):
 
 
 def test_proxy_header_mode_needs_the_header_on_every_request(make_config, console_env, tmp_path):
-    from state import State
+    from deskdraft.state import State
     config = make_config(console={"proxy_user_header": "X-Forwarded-User"})
     app = create_app(config, enqueue=lambda _: None, state=State(config.database_url))
     client = app.test_client()
@@ -128,7 +128,7 @@ def test_proxy_header_mode_needs_the_header_on_every_request(make_config, consol
 
 
 def test_an_unconfigured_console_shows_nothing(make_config, tmp_path, monkeypatch):
-    from state import State
+    from deskdraft.state import State
     monkeypatch.delenv("DESKDRAFT_CONSOLE_PASSWORD_HASH", raising=False)
     monkeypatch.setenv("DESKDRAFT_CONSOLE_SECRET", "k" * 32)
     config = make_config()
@@ -138,7 +138,7 @@ def test_an_unconfigured_console_shows_nothing(make_config, tmp_path, monkeypatc
 
 
 def test_healthz_needs_no_sign_in_and_the_console_can_be_switched_off(make_config, console_env):
-    from state import State
+    from deskdraft.state import State
     config = make_config(console={"enabled": False})
     client = create_app(config, enqueue=lambda _: None, state=State(config.database_url)).test_client()
     assert client.get("/console/intents").status_code == 404

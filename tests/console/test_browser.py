@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from state import audit
+from deskdraft.state import audit
 from tests.console.conftest import PASSWORD
 from tests.console.test_access import console_urls
 from tests.console.test_pages import db_counts

@@ -6,9 +6,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from console import queries
+from deskdraft.console import queries
+from deskdraft.state import drafts
 from drafting import gate
-from state import drafts
 from tests.console.conftest import sign_in
 
 
@@ -130,7 +130,7 @@ def test_no_reviews_needed_figure_for_intents_that_cannot_open():
 
 def test_the_same_numbers_on_postgresql(make_config, console_env):
     """bucketing (floor vs cast) and grouping differ between the two databases; the console must not."""
-    from state import State
+    from deskdraft.state import State
     from tests.console.conftest import INTENTS, epoch_of
     from tests.console.seed import seed
     from tests.test_state import drop_database, postgres_url
@@ -158,8 +158,8 @@ def test_the_same_numbers_on_postgresql(make_config, console_env):
 
 
 def test_the_console_gate_agrees_with_the_report(seeded):
-    import admin_cli
-    from console.views import gate_facts
+    from deskdraft.commands import admin_cli
+    from deskdraft.console.views import gate_facts
     app, state, config, _ = seeded
     now = time.time()
     report = {r["intent"]: r for r in admin_cli.intent_rows(config, state, now)}

@@ -1,8 +1,8 @@
 """Honest evidence: a public reply is accepted only on a positive signal."""
 from connectors.base import Comment, Ticket
+from deskdraft.state import DraftRecord
 from drafting import acceptance, overrides
 from drafting.review import judge
-from state import DraftRecord
 
 DAY = 86400
 

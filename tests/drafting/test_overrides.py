@@ -35,8 +35,8 @@ def test_similarity_ignores_case_and_punctuation():
 
 def test_a_draft_stored_with_the_name_placeholder_is_compared_with_the_name_the_agent_sent():
     from connectors.base import Comment, Person, Ticket
+    from deskdraft.state import DraftRecord
     from drafting.review import judge
-    from state import DraftRecord
 
     short = "Hi [CUSTOMER_NAME], your refund is on its way."
     ours = Comment("2", "9", "self", "note", False, False, "t2")

@@ -14,8 +14,8 @@ from typing import Any, Callable
 
 import httpx
 
-from settings import Config, parse_config
-from state import State
+from deskdraft.settings import Config, parse_config
+from deskdraft.state import State
 from tests.conftest import config_text
 from tests.e2e.desks import SECRETS, ZendeskDesk
 from tests.fakes.claude import FakeClaude

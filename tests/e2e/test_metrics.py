@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from state import audit, drafts
+from deskdraft.state import audit, drafts, inbox
 from tests.e2e.harness import Stack, wait_for
 
 CUSTOMER, TOKEN = 5101, "e2e-metrics-token"
@@ -52,7 +52,7 @@ def test_metrics_after_a_run_match_the_database(stack):
     assert total(samples, "deskdraft_webhook_deliveries_total", outcome="queued") == len(events)
     assert total(samples, "deskdraft_webhook_deliveries_total", outcome="duplicate") == 8
     with stack.state.engine.connect() as conn:
-        outcomes = Counter(row[0] for row in conn.execute(select(__import__("state").inbox.c.outcome)))
+        outcomes = Counter(row[0] for row in conn.execute(select(inbox.c.outcome)))
         by_action = Counter((r[0], r[1]) for r in conn.execute(select(drafts.c.intent, drafts.c.action)))
         tokens = sum(__import__("json").loads(r[0]).get("input_tokens", 0)
                      for r in conn.execute(select(audit.c.detail).where(audit.c.step == "drafted")))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from state import State
-from settings import parse_config
+from deskdraft.settings import parse_config
+from deskdraft.state import State
 from tests.conftest import config_text
 from tests.e2e.desks import SECRETS
 from tests.e2e.harness import REPO, wait_for

@@ -15,11 +15,11 @@ import time
 import httpx
 import pytest
 
+from tests.conftest import config_text
 from tests.e2e.desks import SECRETS
 from tests.e2e.harness import REPO, free_port, wait_for
 from tests.fakes.zendesk import sign_zendesk
 from tests.intake_support import ACCOUNTS, now_stamp
-from tests.conftest import config_text
 
 SLOW_CLIENTS = 50
 
@@ -129,7 +129,7 @@ def test_a_chunked_body_over_the_limit_is_413_through_gunicorn(web):
         assert response.status_code == 413, response.text
     except httpx.HTTPError:  # the server may close before the client has sent it all: then it never saw a 202
         pass
-    from state import State
+    from deskdraft.state import State
     tickets = [e.ticket_id for e in State(f"sqlite:///{db}").events()]
     assert "7" not in tickets  # a cut body was never recorded as a delivery
     small = json.dumps({"ticket_id": "8"}).encode()  # and a chunked body under the limit is read whole

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from connectors.freshdesk import FreshdeskConnector
 from connectors.intercom import IntercomConnector
 from connectors.zendesk import ZendeskConnector
-from settings import HelpdeskAccount, KnowledgeSource, WebhookSettings
+from deskdraft.settings import HelpdeskAccount, KnowledgeSource, WebhookSettings
 from tests.fakes.freshdesk import FakeFreshdesk
 from tests.fakes.intercom import FakeIntercom
 from tests.fakes.server import serve

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-import cli
+from deskdraft.commands import cli
 from tests.conftest import config_text
 from tests.knowledge.helpdesks import running_helpdesks
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from deskdraft.settings import HelpdeskAccount
 from knowledge.chunking import Chunk
 from knowledge.retrieve import retrieve
 from knowledge.service import Retriever
-from settings import HelpdeskAccount
 
 DOCS = [  # (source id, kind, locale, scope, text)
     ("shared", "article", "", "", "Refund policy: money back within 30 days of purchase"),

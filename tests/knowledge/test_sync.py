@@ -6,8 +6,8 @@ import dataclasses
 import pytest
 
 from connectors import zendesk_knowledge
-from knowledge.sync import sync_all, sync_source, summary
-from settings import KnowledgeSource
+from deskdraft.settings import KnowledgeSource
+from knowledge.sync import summary, sync_all, sync_source
 from tests.knowledge.helpdesks import ANSWER, PII, running_helpdesks
 
 
@@ -190,8 +190,8 @@ def test_a_missing_account_or_folder_is_reported_and_the_other_sources_still_run
 
 def test_large_sources_are_read_in_pages_and_a_document_listed_twice_counts_once(store, hd, sources, monkeypatch):
     import knowledge.store
-    from knowledge.ingest import IngestReport, SourceUpsert
     from knowledge.chunking import chunk_document, text_document
+    from knowledge.ingest import IngestReport, SourceUpsert
 
     monkeypatch.setattr(knowledge.store, "READ_PAGE", 2)  # Chroma's SQLite refuses one get() of 100k rows
     sync_all(store, sources, hd.connectors)

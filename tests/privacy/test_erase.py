@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-import admin_cli
-import cli
+from deskdraft.commands import admin_cli, cli
+from deskdraft.settings import load_config
+from deskdraft.state import State
 from knowledge.chunking import text_document
 from knowledge.ingest import document_chunks
 from knowledge.store import open_store
-from settings import load_config
-from state import State
 from tests.conftest import config_text
 
 LABELLED = ("text,label,account,ticket_id,requester_id\n"

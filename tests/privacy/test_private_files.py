@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import stat
 
-import private_files
+from deskdraft import private_files
 
 
 def test_restrict_tightens_what_is_there_and_what_comes(tmp_path):

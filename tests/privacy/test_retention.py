@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 import worker
-from settings import ConfigError
-from state import State
+from deskdraft.settings import ConfigError
+from deskdraft.state import State
 from tests.test_state import Clock, drop_database, postgres_url
 
 DAY = 86400.0
@@ -87,7 +87,7 @@ def test_the_purge_task_uses_the_configured_retention(make_config, monkeypatch):
     try:
         assert worker.purge_expired()["inbox"] == 0  # a second old: kept
         with state.engine.begin() as conn:  # two days pass for that row
-            from state import inbox
+            from deskdraft.state import inbox
             conn.execute(inbox.update().values(received_at=inbox.c.received_at - 2 * DAY))
         assert worker.purge_expired()["inbox"] == 1
         assert state.events() == []

@@ -6,9 +6,9 @@ import base64
 import pytest
 from flask import Flask
 
-import cli
+from deskdraft.commands import cli
+from deskdraft.settings import ConfigError, mask_url
 from knowledge.store import _server_address
-from settings import ConfigError, mask_url
 from tests.conftest import config_text
 
 PASSWORD = "pw-9f3Kq7Zx"

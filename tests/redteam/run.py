@@ -119,7 +119,7 @@ class RedTeam:
         os.environ.update({"TEST_ZENDESK_TOKEN": ZENDESK_TOKEN, "TEST_ZENDESK_SECRET": ZENDESK_SECRET,
                            "TEST_ANTHROPIC_KEY": "sk-redteam", "HF_HUB_OFFLINE": "1"})
         import worker
-        from settings import parse_config
+        from deskdraft.settings import parse_config
 
         self.zendesk = FakeZendesk(email=AGENT_EMAIL, token=ZENDESK_TOKEN)
         self.claude = FakeClaude(api_key="sk-redteam")

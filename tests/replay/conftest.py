@@ -13,9 +13,9 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-import admin_cli
-from replay import cli as replay_cli
-from settings import load_config
+from deskdraft.commands import admin_cli
+from deskdraft.replay import cli as replay_cli
+from deskdraft.settings import load_config
 from tests.conftest import AGENT_EMAIL, ZENDESK_TOKEN, config_text
 from tests.fakes.claude import FakeClaude
 from tests.fakes.server import serve

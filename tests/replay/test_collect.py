@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors import build_connectors
-from replay import collect, dataset
-from settings import load_config
+from deskdraft.replay import collect, dataset
+from deskdraft.settings import load_config
 from tests.replay import history
 
 

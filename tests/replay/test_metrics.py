@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import Comment, Ticket
+from deskdraft.replay import experiment, forecast, metrics
+from deskdraft.replay.collect import examples_from_ticket, parse_since
 from drafting import gate
-from replay import experiment, forecast, metrics
-from replay.collect import examples_from_ticket, parse_since
 
 
 def result(**over):

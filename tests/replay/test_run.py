@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
-from replay import dataset
-from replay.run import load_results
-from settings import load_config
-from state import State
+from deskdraft.replay import dataset
+from deskdraft.replay.run import load_results
+from deskdraft.settings import load_config
+from deskdraft.state import State
 from tests.replay import history
 
 

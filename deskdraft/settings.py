@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-import ops_settings as ops
+from deskdraft import ops_settings as ops
 
 log = logging.getLogger("deskdraft.config")
 CONFIG_ENV = "DESKDRAFT_CONFIG"

@@ -14,14 +14,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
-from sqlalchemy import (Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
-                        create_engine, event, insert, select, update)
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from bounded import BoundedCalls, Overdue
-
-import migrations
+from deskdraft import migrations
+from deskdraft.bounded import BoundedCalls, Overdue
 
 metadata = MetaData()
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Comment, Ticket
+from deskdraft.replay import dataset
+from deskdraft.replay.dataset import Example, Turn
 from knowledge.chunking import Document, Skipped, Unchanged
 from knowledge.redact import redact
 from knowledge.sync import READERS
-from replay import dataset
-from replay.dataset import Example, Turn
 
 DURATION = re.compile(r"^(\d+)([dwh])$")
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import private_files
-from settings import Config
+from deskdraft import private_files
+from deskdraft.settings import Config
 
 # Past tickets are indexed under these source ids (knowledge/chunking.past_ticket_documents).
 PAST_TICKET_KINDS = ("ticket", "conversation")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from settings import HelpdeskAccount
+from deskdraft.settings import HelpdeskAccount
 
 INTERCOM_STEPS = """\
 Intercom ({name}): Developer Hub > your app > Webhooks
@@ -40,9 +40,9 @@ def _manual_steps(account: HelpdeskAccount, endpoint: str) -> str:
 @click.option("--show-secret", is_flag=True, help="Print Zendesk's webhook signing secret to export.")
 def register_command(public_url: str, only: str | None, show_secret: bool) -> None:
     """Create or update Zendesk's webhook and trigger; print the steps for Intercom and Freshdesk."""
-    from cli import config_or_exit
     from connectors import build_connectors
     from connectors.zendesk_setup import register, signing_secret
+    from deskdraft.commands.cli import config_or_exit
 
     config = config_or_exit()
     accounts = [a for a in config.helpdesks.values() if only in (None, a.name)]

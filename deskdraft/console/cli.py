@@ -26,6 +26,6 @@ def new_secret() -> None:
 @console_cli.command("bind")
 def show_bind() -> None:
     """Print console.bind (empty when the console is served with the webhooks); scripts/run reads it."""
-    from cli import config_or_exit
+    from deskdraft.commands.cli import config_or_exit
 
     click.echo(config_or_exit().console.bind or "")

@@ -10,8 +10,8 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-import private_files
-from settings import Config, ConfigError, capacity_warning, load_config, mask_url, missing_secrets
+from deskdraft import private_files
+from deskdraft.settings import Config, ConfigError, capacity_warning, load_config, mask_url, missing_secrets
 
 knowledge_cli = AppGroup("knowledge", help="Ingest documents into the knowledge store and search it.")
 inbox_cli = AppGroup("inbox", help="Look at accepted webhook events and re-enqueue stalled ones.")
@@ -161,7 +161,7 @@ def search(question: str, top_k: int | None, locale: str | None, kinds: tuple[st
 @click.option("--limit", type=int, default=20, show_default=True)
 def inbox_status(limit: int) -> None:
     """Counts by status, and the latest events that are pending or failed."""
-    from state import State
+    from deskdraft.state import State
 
     config = config_or_exit()
     events = State(config.database_url).events()
@@ -186,8 +186,9 @@ def inbox_sweep() -> None:
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Create the tables or upgrade them to this release; scripts/run does it before anything starts."""
-    import migrations
     from sqlalchemy import create_engine
+
+    from deskdraft import migrations
 
     config = config_or_exit()
     if config.database_url.startswith("sqlite:///"):

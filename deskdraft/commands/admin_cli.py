@@ -17,9 +17,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-import private_files
-from cli import config_or_exit as _config
-from settings import Config
+from deskdraft import private_files
+from deskdraft.commands.cli import config_or_exit as _config
+from deskdraft.settings import Config
 
 review_cli = AppGroup("review", help="Pick AI-handled conversations for the weekly human review.")
 router_cli = AppGroup("router", help="Train and inspect the local intent router.")
@@ -27,7 +27,7 @@ audit_cli = AppGroup("audit", help="What happened on a ticket, step by step.")
 
 
 def _state(config: Config):
-    from state import State
+    from deskdraft.state import State
 
     return State(config.database_url)
 
@@ -206,7 +206,7 @@ def review_sample(n: int, days: int, seed: int | None) -> None:
 
 def redacted_labelled_csv(path: Path) -> tuple[str, int]:
     """The admin's text,label CSV as stored: text redacted, only the columns we use (ids kept for erase)."""
-    from erasure import LABELLED_ID_COLUMNS
+    from deskdraft.erasure import LABELLED_ID_COLUMNS
     from knowledge.redact import redact
 
     with path.open(newline="", encoding="utf-8") as f:
@@ -252,7 +252,7 @@ def router_train(labelled: Path | None) -> None:
 @click.option("--account", default=None, help="With --requester: only this helpdesk account.")
 def erase_command(ticket: tuple[str, str] | None, requester: str | None, account: str | None) -> None:
     """Erase everything stored about one ticket or one requester, and print what was removed."""
-    from erasure import erase
+    from deskdraft.erasure import erase
     from knowledge.store import open_store
 
     if (ticket is None) == (requester is None):

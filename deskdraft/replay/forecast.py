@@ -10,9 +10,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from admin_cli import savings
+from deskdraft.commands.admin_cli import savings
+from deskdraft.settings import Config
 from drafting import gate
-from settings import Config
 
 MAX_PILOT = 100_000  # beyond this the gate is out of reach at the projected rate
 

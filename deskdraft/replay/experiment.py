@@ -11,7 +11,7 @@ from typing import Any
 
 from scipy.stats import wilcoxon
 
-from replay.metrics import LOWER_IS_BETTER, METRICS
+from deskdraft.replay.metrics import LOWER_IS_BETTER, METRICS
 
 ALPHA = 0.05
 

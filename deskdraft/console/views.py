@@ -10,8 +10,8 @@ from typing import Any
 from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-import admin_cli
-from console import auth, charts, queries
+from deskdraft.commands import admin_cli
+from deskdraft.console import auth, charts, queries
 from drafting import gate
 
 log = logging.getLogger("deskdraft.console")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from bounded import BoundedCalls, Overdue
+from deskdraft.bounded import BoundedCalls, Overdue
 
 
 class BoundedPublisher:

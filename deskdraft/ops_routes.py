@@ -8,8 +8,8 @@ from typing import Any, Callable
 from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import CollectorRegistry
 
-import metrics
-from health import Health
+from deskdraft import metrics
+from deskdraft.health import Health
 
 bp = Blueprint("ops", __name__)
 

@@ -14,7 +14,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from settings import Config, ConfigError, load_config
+from deskdraft.settings import Config, ConfigError, load_config
 
 replay_cli = AppGroup("replay", help="Shadow replay of solved tickets: build a dataset, run it, forecast readiness.")
 experiment_cli = AppGroup("experiment", help="Compare two configurations on the same replay dataset.")
@@ -33,7 +33,7 @@ def _home(config: Config) -> Path:
 
 
 def _load(path: Path):
-    from replay import dataset
+    from deskdraft.replay import dataset
 
     try:
         return dataset.load(path)
@@ -43,11 +43,11 @@ def _load(path: Path):
 
 def build_runner(config: Config):
     """Routing, retrieval and (with a key) drafting as the worker builds them; no connector, no State."""
+    from deskdraft.replay.run import ShadowRunner
     from drafting import intent_model
     from drafting.claude import Drafter
     from drafting.safety import SafetyNet
     from knowledge.service import Retriever
-    from replay.run import ShadowRunner
 
     drafter = Drafter(config.anthropic, config.drafting.assistant_name, config.brand) \
         if config.anthropic.api_key else None
@@ -58,7 +58,7 @@ def build_runner(config: Config):
 def shadow_run(config: Config, data, out: Path | None, budget: float | None, concurrency: int,
                price_in: float, price_out: float, label: str = "") -> Path:
     """Estimate, then run (resuming whatever `out` already holds); returns the run folder."""
-    from replay.run import Prices, estimate, finished_ids, run, run_record
+    from deskdraft.replay.run import Prices, estimate, finished_ids, run, run_record
 
     runner = build_runner(config)
     try:
@@ -95,8 +95,8 @@ def shadow_run(config: Config, data, out: Path | None, budget: float | None, con
 
 def write_forecast(config: Config, run_dir: Path, html_path: Path | None = None,
                    json_path: Path | None = None) -> dict[str, Any]:
-    from replay import forecast, report_html
-    from replay.run import load_results
+    from deskdraft.replay import forecast, report_html
+    from deskdraft.replay.run import load_results
 
     record, results = load_results(run_dir)
     report = forecast.forecast(config, record, results)
@@ -133,7 +133,7 @@ def _common(f):
 def collect_command(account: str, since: str, limit: int, out: Path | None) -> None:
     """Read solved tickets and store each publicly answered customer turn, redacted, as a replay example."""
     from connectors import build_connectors
-    from replay import collect, dataset
+    from deskdraft.replay import collect, dataset
 
     config = _config(None)
     connector = build_connectors(config).get(account)
@@ -162,7 +162,7 @@ def collect_command(account: str, since: str, limit: int, out: Path | None) -> N
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def export_command(path: Path, out: Path) -> None:
     """Write a frozen golden-set copy to edit by hand and import back."""
-    from replay import dataset
+    from deskdraft.replay import dataset
 
     frozen = dataset.freeze(_load(path))
     dataset.write(out, frozen)
@@ -174,8 +174,8 @@ def export_command(path: Path, out: Path) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def import_command(file: Path, out: Path) -> None:
     """Check a (hand-edited) dataset line by line and store it as a frozen golden set."""
+    from deskdraft.replay import dataset
     from knowledge.redact import redact
-    from replay import dataset
 
     data = _load(file)
     leaks = [e.id for e in data.examples
@@ -225,8 +225,8 @@ def forecast_command(run_dir: Path, config_path: Path | None, html_path: Path | 
 def compare_command(path: Path, config_a: Path, config_b: Path, out: Path | None, budget: float | None,
                     concurrency: int, price_in: float, price_out: float) -> None:
     """Run A and B on the same examples; each metric for A and B, the difference, and a paired significance test."""
-    from replay import experiment, report_html
-    from replay.run import load_results
+    from deskdraft.replay import experiment, report_html
+    from deskdraft.replay.run import load_results
 
     data = _load(path)
     a, b = _config(config_a), _config(config_b)
@@ -253,9 +253,9 @@ def compare_command(path: Path, config_a: Path, config_b: Path, out: Path | None
 @click.option("--json", "as_json", is_flag=True)
 def gaps_command(runs: tuple[Path, ...], distance: float, as_json: bool) -> None:
     """Replayed questions retrieval could not ground or agents completed, grouped into topics, biggest first."""
+    from deskdraft.replay import gaps
+    from deskdraft.replay.run import load_results
     from drafting.intent_model import embedder
-    from replay import gaps
-    from replay.run import load_results
 
     config = _config(None)
     folders = list(runs) or sorted(p.parent for p in _home(config).glob("**/run.json"))

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, current_app, request, session
 from werkzeug.security import check_password_hash
 
+
 def settings() -> Any:
     return current_app.extensions["deskdraft.console"]()
 

@@ -11,8 +11,7 @@ from typing import Any
 
 from celery.signals import setup_logging, task_postrun, task_prerun, task_retry
 
-import logging_setup
-import metrics
+from deskdraft import logging_setup, metrics
 
 log = logging.getLogger("deskdraft.worker")
 _running: dict[str, tuple[Any, float, int, str]] = {}  # task id -> (log context, start, inbox id, account)
@@ -22,7 +21,7 @@ _running: dict[str, tuple[Any, float, int, str]] = {}  # task id -> (log context
 def _logging(**kwargs: Any) -> None:
     """Connected, so Celery leaves logging to us: the same format (and JSON switch) as the web server."""
     import worker
-    from ops_settings import logging_settings
+    from deskdraft.ops_settings import logging_settings
 
     logging_setup.configure(worker._config.logging if worker._config else logging_settings())
 

@@ -13,8 +13,15 @@ import threading
 import time
 from typing import Any, Callable, Mapping
 
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram,
-                               generate_latest, multiprocess)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 
 STEP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -103,7 +110,7 @@ class StateCollector:
     def collect(self):
         from sqlalchemy import func, select
 
-        from state import gate_events, heartbeats, inbox
+        from deskdraft.state import gate_events, heartbeats, inbox
 
         state, config, now = self._state(), self._config(), time.time()
         with state.engine.connect() as conn:

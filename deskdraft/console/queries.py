@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import and_, select
 
+from deskdraft.state import State, audit, drafts, gate_events, posts
 from drafting import gate
-from state import State, audit, drafts, gate_events, posts
 
 OVERRIDES = ("rewritten", "discarded")
 PAGE_SIZE = 50

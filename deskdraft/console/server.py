@@ -9,11 +9,10 @@ from typing import Any
 import click
 from flask import Flask
 
-import logging_setup
-import ops_routes
-from console import install
-from settings import Config, LiveConfig, load_config
-from state import State
+from deskdraft import logging_setup, ops_routes
+from deskdraft.console import install
+from deskdraft.settings import Config, LiveConfig, load_config
+from deskdraft.state import State
 
 
 def create_app(config: Config | None = None, state: State | None = None) -> Flask:

@@ -1,0 +1,1 @@
+"""The admin commands (`deskdraft ...` or `flask --app webhooks ...`): config check, reports, audit, set-up."""
