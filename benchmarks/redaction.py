@@ -5,7 +5,7 @@ codes, SKUs, amounts, delivery dates...) counts as a false hide when it does not
 `people` give the redactor the ticket's own user data, as the pipeline does. NAME_FREE_TEXT (names no ticket data
 carries) is reported but not claimed: see the README.
 
-Second, independent check (when ../shared/datasets is there): Bitext's customer-support requests (CDLA-Sharing-1.0),
+Second, independent check (when $DESKDRAFT_DATASETS holds it; see benchmarks/datasets.py for where to get it): Bitext's customer-support requests (CDLA-Sharing-1.0),
 labelled by Bitext with entity tags: their order and invoice ids, amounts, cities and countries must survive, and a
 request with no person tagged should come out untouched.
 
@@ -62,7 +62,7 @@ def table(found: Counter, total: Counter, kept_total: int, false_hides: int) -> 
     return "\n".join(rows)
 
 
-DATASETS = Path(os.environ.get("DESKDRAFT_DATASETS") or ROOT.parent / "shared" / "datasets")
+DATASETS = Path(os.environ.get("DESKDRAFT_DATASETS") or "datasets")  # the public sets are not in the repo
 BITEXT = DATASETS / "bitext-customer-support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
 BITEXT_KEEP = {"order_id", "invoice_id", "refund_amount", "delivery_city", "delivery_country"}
 
