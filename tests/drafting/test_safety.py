@@ -1,7 +1,7 @@
 import pytest
 
-from drafting.safety import (PATTERNS, SafetyNet, asks_for_human, flags_of, fold, hidden_text, plain_text,
-                             visible_text)
+from drafting.lexicon import LEXICONS, RISK_FLAGS
+from drafting.safety import SafetyNet, asks_for_human, flags_of, fold, hidden_text, plain_text, visible_text
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +101,9 @@ def test_each_flag_fires_in_each_language(net, flag, text):
 
 
 def test_every_builtin_flag_has_patterns_in_eight_languages():
-    for flag, by_language in PATTERNS.items():
-        assert {"en", "de", "fr", "es", "nl", "sv", "it", "pt"} <= set(by_language), flag
+    assert {"en", "de", "fr", "es", "nl", "sv", "it", "pt"} <= set(LEXICONS)
+    for lexicon in LEXICONS.values():
+        assert all(lexicon.risk[flag] for flag in RISK_FLAGS), lexicon.language
 
 
 ORDINARY = [
