@@ -9,7 +9,8 @@ Matching works on folded text (HTML entities decoded, invisible characters dropp
 casefolded, Cyrillic/Greek look-alikes inside Latin words mapped to Latin), so the patterns (one file per
 language in drafting/lexicons/, see its README) are written without accents and in lower case. Each pattern
 is wrapped in word boundaries; a pattern that should also match inside German/Dutch/Swedish compounds says
-so with \\w*. URLs and e-mail addresses are removed first: an identifier is not a statement ("/disputed/123" in a link is no reason).
+so with \\w*. URLs and e-mail addresses are removed first: an identifier is not a statement
+("/disputed/123" in a link is no reason).
 Text hidden in HTML (display:none, comments, split by tags) is caught because both the raw text and
 a tag-stripped copy are scanned.
 """
