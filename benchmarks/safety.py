@@ -68,7 +68,8 @@ def rates(batch: Sequence[Message], verdicts: Sequence[bool]) -> tuple[int, int,
 
 
 def cell(caught: int, risky: int, escalated: int, benign: int) -> str:
-    return f"{caught:>3}/{risky:<3} {100 * caught / risky:5.1f}%  {escalated:>2}/{benign:<3} {100 * escalated / benign:4.1f}%"
+    recall, escalation = 100 * caught / risky, 100 * escalated / benign
+    return f"{caught:>3}/{risky:<3} {recall:5.1f}%  {escalated:>2}/{benign:<3} {escalation:4.1f}%"
 
 
 def main() -> None:
