@@ -15,7 +15,7 @@ import anthropic
 from connectors.base import Ticket
 from deskdraft.settings import AnthropicSettings, BrandSettings
 from drafting.prompts import fence, fence_attribute, render
-from drafting.safety import visible_text
+from deskdraft.text.html_text import visible_text
 from knowledge.redact import Redactor
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import re
 import threading
 from typing import Any
 
-from drafting.safety import plain_text
+from deskdraft.text.html_text import plain_text
 
 # Languages considered. Close relatives that are rare in support mail (af, lb, nn, gl, ca...) are left out:
 # with them in, short Dutch, German, Norwegian and Spanish messages get misread.

@@ -21,8 +21,7 @@ from html.parser import HTMLParser
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
-import nh3
-
+from deskdraft.text.html_text import sanitised_text
 from drafting.language import detect_with_probability
 
 # Tags a model may use for emphasis or lists; nh3 reduces them to their text. Anything else blocks the reply.
@@ -147,9 +146,7 @@ def to_plain_text(text: str) -> str:
     """The reply as plain text: nh3 removes every tag (dropping script/style content), then entities are decoded
     once; allowed Markdown links become `label (url)` so the customer sees where a link goes."""
     text = MARKDOWN_LINK.sub(lambda m: f"{m.group(2)} ({m.group(3)})" if m.group(2).strip() else m.group(3), text)
-    if "<" in text:
-        spaced = re.sub(r"(?i)<br\s*/?>|</(?:p|div|li)\s*>", "\n", text)
-        text = html.unescape(nh3.clean(spaced, tags=set(), attributes={}, strip_comments=True))
+    text = sanitised_text(text)
     text = ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 

@@ -13,7 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from drafting.safety import fold, plain_text
+from deskdraft.text.html_text import plain_text
+from drafting.safety import fold
 
 # Folded (no accents, lower case, apostrophes as spaces), like drafting.safety.
 ANGER: dict[str, tuple[str, ...]] = {
