@@ -12,13 +12,14 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from deskdraft.text.patterns import urls
+
 ACCEPTED, LIGHT_EDIT, REWRITTEN, DISCARDED = "accepted", "light_edit", "rewritten", "discarded"
 BANDS = ((0.90, ACCEPTED), (0.70, LIGHT_EDIT), (0.40, REWRITTEN), (0.0, DISCARDED))
 OVERRIDES = {REWRITTEN, DISCARDED}
 
 WORD = re.compile(r"\w+", re.UNICODE)
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-URL = re.compile(r"https?://\S+")
 TONE_WORDS = {"sorry", "apologise", "apologize", "apologies", "understand", "frustrating", "thank", "thanks",
               "unfortunately", "appreciate"}
 
@@ -55,7 +56,7 @@ def classify(draft: str, sent: str, draft_language: str | None = None, sent_lang
 
 def _changes(draft: str, sent: str, draft_language: str | None, sent_language: str | None) -> list[str]:
     changes = []
-    if set(NUMBER.findall(draft)) != set(NUMBER.findall(sent)) or set(URL.findall(draft)) != set(URL.findall(sent)):
+    if set(NUMBER.findall(draft)) != set(NUMBER.findall(sent)) or set(urls(draft)) != set(urls(sent)):
         changes.append("facts")  # amounts, dates, deadlines or links differ
     draft_words, sent_words = set(words(draft)), words(sent)
     added = [w for w in sent_words if w not in draft_words]

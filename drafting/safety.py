@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from deskdraft.text.html_text import plain_text
+from deskdraft.text.patterns import URL_OR_EMAIL
 
 _NEAR = r"(?:\W+\w+){0,4}?\W+"  # up to four words in between: "card was just stolen"
 _POSS = r"(?:my |the |our |this |that |his |her )?"
@@ -270,7 +271,6 @@ _CONFUSABLES = str.maketrans({  # Cyrillic and Greek letters that pass for Latin
 })
 _LATIN = re.compile(r"[a-z]")
 _WORD = re.compile(r"\w+")
-_URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s\"'<>]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 _APOSTROPHES = str.maketrans({"'": " ", "’": " ", "‘": " ", "`": " ", "´": " "})
 
 
@@ -297,7 +297,7 @@ def views(text: str) -> list[str]:
     """The folded texts a rule is matched against: raw (entities decoded) and tag-stripped, URLs removed."""
     seen: list[str] = []
     for variant in (html.unescape(text), plain_text(text)):
-        folded = fold(_URL.sub(" ", variant))
+        folded = fold(URL_OR_EMAIL.sub(" ", variant))
         if folded not in seen:
             seen.append(folded)
     return seen

@@ -5,13 +5,15 @@
                                                                      page's <main>, its title, canonical URL, lang
     visible_text    what routing, mood, language and the model read  hidden elements and comments dropped
     plain_text      what the risk rules scan                         every word, hidden or not, comments included
-    hidden_text     a risk signal                                    the words plain_text has and visible_text lacks
+    hidden_text     a risk signal                                    the words plain_text has and visible_text
+                                                                     lacks, and words split by invisible characters
     comment_body    every connector, for a customer's comment       plain text, or the HTML when it hides words
     sanitised_text  the output guard, for a model's reply            nh3 (Ammonia) removes every tag
 
 One walker (the standard library's tolerant html.parser, fed tag soup as helpdesks send it) does the first four, so
 what counts as hidden is decided once: display:none, visibility:hidden, the `hidden` attribute, zero font size,
-opacity, height or width, white text, and what a browser never renders (script, style, head, template). nh3 does
+opacity, height or width, white text, and what a browser never renders (script, style, head, template). Invisible
+format characters (deskdraft.text.patterns.INVISIBLE) are dropped from visible and plain text alike. nh3 does
 the guard's part: it is the sanitiser already trusted there, and its html5ever parser resolves malformed markup the
 way a browser does, which is what a reply's text must follow. Neither library finds hidden text on its own.
 """
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import nh3
+
+from deskdraft.text.patterns import INVISIBLE, SPLITTING_INVISIBLE
 
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
                   "wbr"})
@@ -169,20 +173,24 @@ def _tidy(text: str) -> str:
 def plain_text(markup: str) -> str:
     """Tags removed and entities decoded; hidden text and comments are kept (a tag cannot split or hide a word)."""
     if "<" not in markup:
-        return html.unescape(markup)
-    return "".join(_walk(markup, _PLAIN).text)
+        return INVISIBLE.sub("", html.unescape(markup))
+    return INVISIBLE.sub("", "".join(_walk(markup, _PLAIN).text))
 
 
 def visible_text(markup: str) -> str:
     """What a person reading the rendered HTML sees: hidden elements, comments, script and style dropped."""
     if "<" not in markup:
-        return html.unescape(markup)
-    return "".join(_walk(markup, _VISIBLE).text)
+        return INVISIBLE.sub("", html.unescape(markup))
+    return INVISIBLE.sub("", "".join(_walk(markup, _VISIBLE).text))
 
 
 def hidden_text(markup: str) -> str | None:
     """Words a reader of the rendered HTML would not see (display:none, zero size, white text, comments, script),
-    or None. Nobody hides words from an agent for a good reason: routing flags them as `hidden_text`."""
+    or words split by an invisible character ("fr\u200baud", a right-to-left override), or None. Nobody hides
+    words from an agent for a good reason: routing flags them as `hidden_text`."""
+    split = [m.group(0) for m in re.finditer(r"\w*(?:" + SPLITTING_INVISIBLE.pattern + r")\w*", markup or "")]
+    if split:
+        return "invisible characters in: " + " ".join(INVISIBLE.sub("", w) or repr(w) for w in split)[:170]
     if "<" not in (markup or ""):
         return None
     remaining: dict[str, int] = {}

@@ -76,3 +76,15 @@ def test_page_text_is_markdownish_and_keeps_only_what_a_reader_sees():
 def test_sanitised_text_removes_every_tag_and_decodes_once():
     assert sanitised_text("<p>a<script>x()</script></p><div>b &amp;lt;</div>") == "a\nb &lt;\n"
     assert sanitised_text("no markup &amp;") == "no markup &amp;"
+
+
+@pytest.mark.parametrize("text", ["This is fr\u200baud, refund me", "ab\u202eclick here", "dis\u2060pute it"])
+def test_words_split_by_invisible_characters_are_hidden_text(text):
+    assert hidden_text(text)
+    assert "\u200b" not in visible_text(text) and "\u2060" not in plain_text(text)
+
+
+@pytest.mark.parametrize("text", ["family \U0001F468\u200d\U0001F469\u200d\U0001F467", "Rück\u00aderstattung bitte",
+                                  "\u05e9\u05dc\u05d5\u05dd \u200fhello", "\ufeffHello there"])
+def test_ordinary_invisible_characters_are_not_hidden_text(text):
+    assert hidden_text(text) is None
