@@ -15,7 +15,7 @@ from connectors.base import Comment, Connector, Ticket
 from connectors.http import HelpdeskError
 from deskdraft.settings import Config
 from deskdraft.state import InboxEvent, State
-from drafting import checks, gate, notes, output_guard, prompts, review
+from drafting import checks, gate, notes, output_guard, overrides, prompts, review
 from drafting import confidence as conf
 from drafting.claude import Drafter, MalformedDraft
 from drafting.routing import IntentSpec, Route, route
@@ -186,8 +186,7 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
     needs_human, holds = _human_signals(routed, config)
     policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
                          intent.risky)
-    stats = gate.Stats(*deps.state.review_counts(intent.name, deps.clock() - config.autonomy.window_days * 86400,
-                                                 measurement_epoch(config, deps)))
+    stats = overrides.measured(deps.state, config, deps.clock(), intent.name).get(intent.name, gate.Stats(0, 0))
     signals = gate.Signals(confidence=draft.confidence or 0.0, needs_human=needs_human,
                            holds=holds + draft.problems, model_available=deps.drafter is not None,
                            paused=config.autonomy.paused)
@@ -419,14 +418,6 @@ def needs_human_reasons(draft: _Draft, passages: Sequence[Any], config: Config) 
     if draft.confidence is not None and draft.confidence < config.drafting.needs_human_below:
         reasons.append(f"confidence {draft.confidence:.2f} is under {config.drafting.needs_human_below:.2f}")
     return reasons
-
-
-def measurement_epoch(config: Config, deps: Deps) -> dict[str, str]:
-    """Which drafts count toward an intent's override rate: those made under today's prompt/model/knowledge."""
-    values = {"prompt": ("prompt_version", prompts.version()),
-              "model": ("model", deps.drafter.model if deps.drafter else ""),
-              "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
-    return dict(values[name] for name in config.autonomy.restart_on)
 
 
 def post_failure(event: InboxEvent, deps: Deps, error: str) -> Outcome:

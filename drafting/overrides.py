@@ -5,14 +5,24 @@ Similarity is difflib's ratio over lower-cased word sequences (order matters, pu
     >= 0.40 substantially rewritten                        <  0.40 discarded
 An override is a substantial rewrite or a discard. The thresholds are constants so a change to them is a
 reviewed code change, not a config tweak that silently reopens gates.
+
+`measured` is the override measurement itself: the reviews of an intent's drafts within autonomy.window_days,
+made under today's prompt, configured model and knowledge snapshot (autonomy.restart_on). The gate (pipeline),
+the report (admin_cli) and the console all call it, so what they show is what the gate decides on.
 """
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from typing import TYPE_CHECKING, Any
 
 from deskdraft.text.patterns import urls
+from drafting import gate, prompts
+
+if TYPE_CHECKING:
+    from deskdraft.state import State
 
 ACCEPTED, LIGHT_EDIT, REWRITTEN, DISCARDED = "accepted", "light_edit", "rewritten", "discarded"
 BANDS = ((0.90, ACCEPTED), (0.70, LIGHT_EDIT), (0.40, REWRITTEN), (0.0, DISCARDED))
@@ -70,3 +80,22 @@ def _changes(draft: str, sent: str, draft_language: str | None, sent_language: s
     if draft_language and sent_language and draft_language != sent_language:
         changes.append("language")
     return changes
+
+
+def measurement_epoch(config: Any) -> dict[str, str]:
+    """The draft columns a review must match to count: today's prompt version, the configured model (not the
+    drafter's: without an API key there is none, yet the intent's record under that model still stands) and
+    the knowledge snapshot, as far as autonomy.restart_on names them."""
+    values = {"prompt": ("prompt_version", prompts.version()), "model": ("model", config.anthropic.model),
+              "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
+    return dict(values[name] for name in config.autonomy.restart_on)
+
+
+def measured(state: State, config: Any, now: float, intent: str | None = None) -> dict[str, gate.Stats]:
+    """intent -> reviewed and overridden drafts the gate counts (one intent's, or every intent's)."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    since = now - config.autonomy.window_days * 86400
+    for name, outcome in state.review_outcomes(since, measurement_epoch(config), intent):
+        counts[name][0] += 1
+        counts[name][1] += outcome in OVERRIDES
+    return {name: gate.Stats(reviewed, overridden) for name, (reviewed, overridden) in counts.items()}

@@ -44,13 +44,10 @@ def _parse_day(value: str | None, default: float) -> float:
 
 def intent_rows(config: Config, state, now: float) -> list[dict]:
     """Per intent: volume, what we did, review numbers, gate state and why (the report's table)."""
-    from drafting import gate, prompts
+    from drafting import gate, overrides
 
-    window = config.autonomy.window_days
-    since = now - window * 86400
-    epoch = {"prompt": ("prompt_version", prompts.version()), "model": ("model", config.anthropic.model),
-             "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
-    measured_epoch = dict(epoch[name] for name in config.autonomy.restart_on)
+    since = now - config.autonomy.window_days * 86400
+    measured = overrides.measured(state, config, now)
     summary = state.draft_summary(since)
     public_outcomes = _public_outcomes(state.drafts_between(since, now + 1))
     names = sorted({row["intent"] for row in summary} | set(config.intents))
@@ -62,8 +59,8 @@ def intent_rows(config: Config, state, now: float) -> list[dict]:
         by_action = {r["action"]: r["count"] for r in mine}
         confidences = [(r["avg_confidence"], r["count"]) for r in mine if r["avg_confidence"] is not None]
         weight = sum(c for _, c in confidences)
-        reviewed, overridden = state.review_counts(name, since, measured_epoch)
-        stats = gate.Stats(reviewed, overridden)
+        stats = measured.get(name, gate.Stats(0, 0))
+        reviewed, overridden = stats.reviewed, stats.overridden
         policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed,
                              intent.min_confidence, intent.risky)
         is_open, why = gate.gate_open(policy, stats)
