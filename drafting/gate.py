@@ -36,6 +36,9 @@ class Stats:
 
 @dataclass(frozen=True)
 class Signals:
+    """Everything about one draft the gate weighs besides the policy and the review statistics: measured by code
+    (confidence.score, routing, the checks), never said by the model or written in the ticket."""
+
     confidence: float
     needs_human: tuple[str, ...] = ()  # risk flags, unknown intent, wants a human: escalate
     holds: tuple[str, ...] = ()  # signals that keep a draft private without escalating (frustration, softened)
