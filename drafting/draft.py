@@ -10,8 +10,9 @@ deskdraft has three draft types, one per job:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from knowledge.retrieve import Passage
 

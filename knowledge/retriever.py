@@ -4,7 +4,8 @@ many threads, handed over or closed on a config reload. The search itself is kno
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from deskdraft.settings import Config, HelpdeskAccount
 
@@ -21,7 +22,7 @@ class Retriever:
     `knowledge_scope`. `locale` (the ticket's or the customer's language) keeps passages in that language or in none.
     """
 
-    def __init__(self, config: Config, previous: "Retriever | None" = None) -> None:
+    def __init__(self, config: Config, previous: Retriever | None = None) -> None:
         """`previous`: the retriever of the config being replaced. Its open store is taken over when the new config
         points at the same store, and closed otherwise (releasing the embedded directory's lock for the new one)."""
         self._config = config

@@ -2,8 +2,15 @@
 callers depend on, and the rule every connector follows for a comment that hides words."""
 import pytest
 
-from deskdraft.text.html_text import (comment_body, hidden_text, page_text, plain_text, readable_text,
-                                      sanitised_text, visible_text)
+from deskdraft.text.html_text import (
+    comment_body,
+    hidden_text,
+    page_text,
+    plain_text,
+    readable_text,
+    sanitised_text,
+    visible_text,
+)
 
 
 @pytest.mark.parametrize("markup, text", [
