@@ -148,6 +148,8 @@ gate_events = Table(
 
 @dataclass(frozen=True)
 class DraftRecord:
+    """A posted draft as stored for review (drafting/draft.py: which draft type does what)."""
+
     draft_ref: str
     account: str
     ticket_id: str
