@@ -68,8 +68,8 @@ def conversation_text(ticket: Ticket) -> str:
     """The thread as the model sees it: every public turn plus other agents' notes, never our own drafts.
 
     Each message is a <message> whose role comes from the helpdesk's author data, never from its text; the text is
-    what a reader sees (hidden HTML dropped by deskdraft.text.html_text, routing flags it), redacted, and escaped so it cannot form a
-    tag of its own.
+    what a reader sees (hidden HTML dropped by deskdraft.text.html_text, routing flags it), redacted, and escaped
+    so it cannot form a tag of its own.
     """
     lines = []
     redactor = Redactor(ticket.people)  # the ticket's people: one placeholder each, all through the thread
