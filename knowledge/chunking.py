@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from deskdraft.text.html_text import page_text
+from deskdraft.text.html_text import page_text, visible_text
 from knowledge.redact import Redactor
 
 KINDS = ("article", "policy", "past_ticket")
@@ -301,7 +301,9 @@ def past_ticket_document(ticket: Any, *, source_id: str, updated_at: str) -> Doc
         return Skipped(source_id, "no public answer by an agent")
     # Plain paragraphs, no headings: question and answer stay in one chunk whenever they fit.
     redactor = Redactor(getattr(ticket, "people", ()))
-    text = redactor.redact(f"Customer: {question.body.strip()}\n\nAgent: {answer.body.strip()}").text
+    # A body that hides words arrives as HTML (html_text.comment_body): only what a reader saw becomes knowledge.
+    question_text, answer_text = visible_text(question.body).strip(), visible_text(answer.body).strip()
+    text = redactor.redact(f"Customer: {question_text}\n\nAgent: {answer_text}").text
     return text_document(source_id=source_id, title=redactor.redact(ticket.subject).text or f"Ticket {ticket.id}",
                          url=ticket.url, kind="past_ticket", locale=ticket.locale or "", updated_at=updated_at,
                          text=text)
