@@ -170,8 +170,7 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         draft.problems = (*draft.problems, store_problem)
 
     needs_human, holds = _human_signals(routed, config)
-    policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
-                         intent.risky)
+    policy = gate.Policy.of(intent)
     stats = overrides.measured(deps.state, config, deps.clock(), intent.name).get(intent.name, gate.Stats(0, 0))
     signals = gate.Signals(confidence=draft.confidence or 0.0, needs_human=needs_human,
                            holds=holds + draft.problems, model_available=deps.drafter is not None,

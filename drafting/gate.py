@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 REPLY, NOTE, ESCALATE = "reply", "note", "escalate"
 
@@ -18,6 +19,13 @@ class Policy:
     min_reviewed: int  # reviewed drafts needed before the bound means anything
     min_confidence: float  # this draft's confidence floor for going public
     risky: bool
+
+    @classmethod
+    def of(cls, intent: Any) -> Policy:
+        """The policy an intent's settings (deskdraft.settings, `config.intent(name)`) set: the one place the gate,
+        the report, the console and replay take it from."""
+        return cls(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
+                   intent.risky)
 
 
 @dataclass(frozen=True)

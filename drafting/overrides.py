@@ -7,13 +7,15 @@ An override is a substantial rewrite or a discard. The thresholds are constants 
 reviewed code change, not a config tweak that silently reopens gates.
 
 `measured` is the override measurement itself: the reviews of an intent's drafts within autonomy.window_days,
-made under today's prompt, configured model and knowledge snapshot (autonomy.restart_on). The gate (pipeline),
-the report (admin_cli) and the console all call it, so what they show is what the gate decides on.
+made under today's prompt, configured model and knowledge snapshot (autonomy.restart_on). The gate (pipeline)
+calls it, and `gate_facts` on it is what the report (admin_cli) and the console print, so what they show is
+what the gate decides on.
 """
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any
@@ -99,3 +101,16 @@ def measured(state: State, config: Any, now: float, intent: str | None = None) -
         counts[name][0] += 1
         counts[name][1] += outcome in OVERRIDES
     return {name: gate.Stats(reviewed, overridden) for name, (reviewed, overridden) in counts.items()}
+
+
+def gate_facts(config: Any, state: State, now: float, also: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+    """Per intent (configured, measured, and `also`): the gate as the worker decides it now. The report and the
+    console both print these; each row: stats (gate.Stats), reviewed, overridden, gate_open, why."""
+    stats = measured(state, config, now)
+    facts = {}
+    for name in sorted(set(config.intents) | set(stats) | set(also)):
+        counted = stats.get(name, gate.Stats(0, 0))
+        is_open, why = gate.gate_open(gate.Policy.of(config.intent(name)), counted)
+        facts[name] = {"stats": counted, "reviewed": counted.reviewed, "overridden": counted.overridden,
+                       "gate_open": is_open, "why": why}
+    return facts
