@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from connectors.base import Comment, Connector, Ticket
 from connectors.http import HelpdeskError
 from deskdraft.settings import Config
 from deskdraft.state import InboxEvent, State
-from drafting import checks, gate, notes, output_guard, prompts, review
+from drafting import checks, gate, notes, output_guard, overrides, prompts, review
 from drafting import confidence as conf
 from drafting.claude import Drafter, MalformedDraft
+from drafting.draft import Draft
 from drafting.routing import IntentSpec, Route, route
 from knowledge.redact import Redactor, find_placeholders
 
 log = logging.getLogger(__name__)
-
-
-class RetrievalUnavailable(RuntimeError):
-    """The knowledge store cannot be read right now (held by another process): retried later."""
 
 
 @dataclass
@@ -137,17 +134,6 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
     return outcome
 
 
-@dataclass
-class _Draft:
-    reply: str | None = None
-    confidence: float | None = None
-    cited: list[Any] = field(default_factory=list)
-    problems: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
-    model_asks_human: str | None = None
-    posted: str | None = None  # the reply as written into the ticket: the ticket's people's names restored
-
-
 class ClaimLost(RuntimeError):
     """This run's claim went stale and another run took it over: that run posts, not this one."""
 
@@ -168,7 +154,7 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
     model = deps.drafter.model if deps.drafter else ""
     kept = deps.state.saved_draft(ref, prompts.version(), model) if deps.drafter else None
     if kept is not None:  # made by an earlier run of this same customer message: no second model call
-        passages, draft = _restore(kept)
+        passages, draft = Draft.from_kept(kept)
         audit("draft_reused", model=model, prompt_version=prompts.version(), confidence=draft.confidence)
     else:
         started = time.perf_counter()
@@ -178,16 +164,14 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
               ms=round((time.perf_counter() - started) * 1000, 1))
         draft = _draft(ticket, passages, routed, deps, audit)
         if draft.reply is not None:
-            deps.state.save_draft(ref, ticket.account, ticket.id, prompts.version(), model, _keep(passages, draft))
+            deps.state.save_draft(ref, ticket.account, ticket.id, prompts.version(), model, draft.kept(passages))
     store_problem = _store_problem(deps) if not passages else None
     if store_problem:
         draft.problems = (*draft.problems, store_problem)
 
     needs_human, holds = _human_signals(routed, config)
-    policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
-                         intent.risky)
-    stats = gate.Stats(*deps.state.review_counts(intent.name, deps.clock() - config.autonomy.window_days * 86400,
-                                                 measurement_epoch(config, deps)))
+    policy = gate.Policy.of(intent)
+    stats = overrides.measured(deps.state, config, deps.clock(), intent.name).get(intent.name, gate.Stats(0, 0))
     signals = gate.Signals(confidence=draft.confidence or 0.0, needs_human=needs_human,
                            holds=holds + draft.problems, model_available=deps.drafter is not None,
                            paused=config.autonomy.paused)
@@ -304,26 +288,6 @@ def _comment_id(ticket: Ticket, ref: str) -> str | None:
     return next((c.id for c in ticket.comments if c.author_role == "self" and ref in c.body), None)
 
 
-def _keep(passages: Sequence[Any], draft: "_Draft") -> dict[str, Any]:
-    """A finished draft as JSON, with the passages it was grounded on (so a retry needs neither call)."""
-    return {"passages": [asdict(p) for p in passages],
-            "draft": {"reply": draft.reply, "confidence": draft.confidence, "cited": [p.id for p in draft.cited],
-                      "problems": list(draft.problems), "missing": list(draft.missing),
-                      "model_asks_human": draft.model_asks_human, "posted": draft.posted}}
-
-
-def _restore(kept: Mapping[str, Any]) -> tuple[list[Any], "_Draft"]:
-    from knowledge.retrieve import Passage
-
-    passages = [Passage(**p) for p in kept["passages"]]
-    by_id = {p.id: p for p in passages}
-    d = kept["draft"]
-    return passages, _Draft(reply=d["reply"], confidence=d["confidence"],
-                            cited=[by_id[i] for i in d["cited"] if i in by_id], problems=tuple(d["problems"]),
-                            missing=tuple(d["missing"]), model_asks_human=d["model_asks_human"],
-                            posted=d.get("posted"))
-
-
 def _store_problem(deps: Deps) -> str | None:
     """Why nothing was retrieved, when the reason is the store itself (missing or empty although sources are
     configured): said in the note, and kept private, instead of a silently low confidence."""
@@ -337,7 +301,7 @@ def _store_problem(deps: Deps) -> str | None:
     return None if ok else reason
 
 
-def _companion_note(connector: Connector, ticket: Ticket, ref: str, intent: str, draft: _Draft, evidence: str,
+def _companion_note(connector: Connector, ticket: Ticket, ref: str, intent: str, draft: Draft, evidence: str,
                     audit: Callable[..., None]) -> None:
     """The ref, hidden from the customer, in an internal note right after the public reply.
 
@@ -362,21 +326,22 @@ def follows_public_reply(ticket: Ticket, burst: Sequence[Comment]) -> bool:
     return False
 
 
-def _draft(ticket: Ticket, passages: Sequence[Any], routed: Route, deps: Deps, audit: Callable[..., None]) -> _Draft:
+def _draft(ticket: Ticket, passages: Sequence[Any], routed: Route, deps: Deps, audit: Callable[..., None]) -> Draft:
     if deps.drafter is None:
-        return _Draft()
+        return Draft()
     try:
         made = deps.drafter.draft(ticket, passages, language=routed.language, frustrated=routed.frustrated)
     except MalformedDraft as exc:
         audit("draft_failed", error=str(exc))
-        return _Draft(problems=("the model's answer was not in the expected shape",))
+        return Draft(problems=("the model's answer was not in the expected shape",))
     by_label = {f"P{n}": p for n, p in enumerate(passages, start=1)}
     cited = [by_label[label] for label in dict.fromkeys(made.cited_labels) if label in by_label]
     invented = [label for label in made.cited_labels if label not in by_label]
     checked = checks.check_reply(made.reply, cited, invented)
-    score = conf.score(conf.Signals(passages[0].score if passages else None, deps.config.knowledge.min_score,
-                                    len(cited), len(invented), made.self_confidence, reply_empty=not made.reply,
-                                    checks_failed=len(checked.problems)))
+    score = conf.score(best_passage_score=passages[0].score if passages else None,
+                       min_score=deps.config.knowledge.min_score, cited=len(cited), invented=len(invented),
+                       self_report=made.self_confidence, reply_empty=not made.reply,
+                       checks_failed=len(checked.problems))
     audit("drafted", model=made.model, prompt_version=prompts.version(), input_tokens=made.input_tokens,
           output_tokens=made.output_tokens, confidence=score, self_confidence=made.self_confidence,
           cited=[p.id for p in cited], invented=invented, problems=list(checked.problems), draft=made.reply)
@@ -385,7 +350,7 @@ def _draft(ticket: Ticket, passages: Sequence[Any], routed: Route, deps: Deps, a
     posted = Redactor(ticket.people).restore(made.reply)
     left = find_placeholders(posted)
     problems = checked.problems + ((f"the draft contains {', '.join(left)}: fill in before sending",) if left else ())
-    return _Draft(reply=made.reply or None, confidence=score, cited=cited, problems=problems, posted=posted or None,
+    return Draft(reply=made.reply or None, confidence=score, cited=cited, problems=problems, posted=posted or None,
                   missing=made.missing_information,
                   model_asks_human=(made.needs_human_reason or "no reason given") if made.needs_human else None)
 
@@ -408,7 +373,7 @@ def _human_signals(routed: Route, config: Config) -> tuple[tuple[str, ...], tupl
     return tuple(needs), tuple(holds)
 
 
-def needs_human_reasons(draft: _Draft, passages: Sequence[Any], config: Config) -> list[str]:
+def needs_human_reasons(draft: Draft, passages: Sequence[Any], config: Config) -> list[str]:
     """Why an agent should look twice at this draft, for the note."""
     reasons = []
     if draft.model_asks_human:
@@ -419,14 +384,6 @@ def needs_human_reasons(draft: _Draft, passages: Sequence[Any], config: Config) 
     if draft.confidence is not None and draft.confidence < config.drafting.needs_human_below:
         reasons.append(f"confidence {draft.confidence:.2f} is under {config.drafting.needs_human_below:.2f}")
     return reasons
-
-
-def measurement_epoch(config: Config, deps: Deps) -> dict[str, str]:
-    """Which drafts count toward an intent's override rate: those made under today's prompt/model/knowledge."""
-    values = {"prompt": ("prompt_version", prompts.version()),
-              "model": ("model", deps.drafter.model if deps.drafter else ""),
-              "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
-    return dict(values[name] for name in config.autonomy.restart_on)
 
 
 def post_failure(event: InboxEvent, deps: Deps, error: str) -> Outcome:

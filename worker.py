@@ -31,11 +31,12 @@ from deskdraft.settings import Config, ConfigError, LiveConfig, load_config
 from deskdraft.state import State
 from drafting.claude import RETRYABLE as MODEL_RETRYABLE
 from drafting.claude import Drafter
+from knowledge.retriever import RetrievalUnavailable  # light: the store is opened on first use
 
 log = logging.getLogger(__name__)
 
 celery_app = Celery("deskdraft")
-TRANSIENT = (TransientHelpdeskError, pipeline.RetrievalUnavailable, *MODEL_RETRYABLE)
+TRANSIENT = (TransientHelpdeskError, RetrievalUnavailable, *MODEL_RETRYABLE)
 MAX_COUNTDOWN = 3600
 PURGE_INTERVAL_SECONDS = 3600  # retention is in days: hourly keeps every record within an hour of its limit
 
@@ -126,7 +127,7 @@ def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipelin
     after a grace period, since runs in flight may still be using them."""
     from drafting import intent_model
     from drafting.safety import SafetyNet
-    from knowledge.service import Retriever  # keeps onnxruntime/chromadb out of the web process
+    from knowledge.retriever import Retriever  # keeps onnxruntime/chromadb out of the web process
 
     drafter = Drafter(config.anthropic, config.drafting.assistant_name, config.brand) \
         if config.anthropic.api_key else None

@@ -40,6 +40,7 @@ from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, 
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from connectors.payload import numeric_id, path_segment
 from deskdraft.settings import HelpdeskAccount, WebhookSettings
+from deskdraft.text.html_text import comment_body, readable_text
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +98,6 @@ def parse_triggered_event(text: str) -> tuple[str, str] | None:
 def text_to_html(text: str) -> str:
     """Plain text as escaped HTML, one line per line: customers' and the model's text is never markup."""
     return "<div>" + "<br>".join(html.escape(line) for line in text.split("\n")) + "</div>"
-
-
-def html_to_text(markup: str) -> str:
-    text = re.sub(r"(?i)<br\s*/?>", "\n", markup)
-    text = re.sub(r"(?i)</(p|div|li|h\d|tr)\s*>", "\n", text)
-    text = html.unescape(re.sub(r"<[^>]+>", "", text))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 class RequestBudget:
@@ -263,7 +257,7 @@ class FreshdeskConnector(LazyClient):
     def _description(self, raw: Mapping[str, Any], requester: str) -> Comment:
         outbound = raw.get("source") == OUTBOUND_EMAIL
         author = str(raw.get("responder_id") or "") if outbound else requester
-        body = raw.get("description_text") or html_to_text(raw.get("description") or "")
+        body = comment_body(raw.get("description") or "", raw.get("description_text") or "")
         return Comment(id=DESCRIPTION_ID, author_id=author, author_role="agent" if outbound else "customer",
                        body=body, public=True, via_api=False, created_at=raw.get("created_at") or "")
 
@@ -278,8 +272,9 @@ class FreshdeskConnector(LazyClient):
         else:
             role = "agent"
         on_behalf = role == "customer" and raw.get("incoming") is False
-        body = raw.get("body_text") if role != "self" else None
-        body = body or html_to_text(raw.get("body") or "")
+        # Our own notes are read from their HTML (where the ref we wrote is), everyone else's as comment_body says.
+        body = readable_text(raw.get("body") or "") if role == "self" else \
+            comment_body(raw.get("body") or "", raw.get("body_text") or "")
         return Comment(id=str(raw["id"]), author_id=user, author_role=role, body=body,
                        public=not raw.get("private", False),
                        via_api=raw.get("source") in AUTOMATION_SOURCES or on_behalf,

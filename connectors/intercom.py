@@ -10,6 +10,8 @@ Vendor quirks worth knowing:
   `conversation_message`) or the current one (`source`, `contacts`): we read `data.item.id` and re-fetch.
 - GET /conversations/{id} returns at most the 500 MOST RECENT parts; the first message is `source`, not a part.
 - Every write names the acting `admin_id`; reply and note bodies are HTML ("Notes accept some HTML formatting").
+- Conversations are read as HTML, not `display_as=plaintext`: Intercom's plain text shows words the HTML hides
+  (white text, display:none) as if visible; deskdraft.text.html_text reads the HTML once for every helpdesk.
 - Bots and campaigns can write as an admin (the spec's example: an `admin` named Operator with an
   `operator+<app>@intercom.io` address); Fin is `bot`. Both are "system", never an agent.
 - 429 carries `X-RateLimit-Reset` (epoch seconds, 10-second windows), no Retry-After: connectors/http waits for it.
@@ -23,7 +25,6 @@ import logging
 import re
 import time
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 from typing import Any, Callable, Mapping, Sequence
 
 import httpx
@@ -32,6 +33,7 @@ from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, 
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from connectors.payload import INTERCOM_ID, ascii_header, last, obj, path_segment, token_id
 from deskdraft.settings import HelpdeskAccount, WebhookSettings
+from deskdraft.text.html_text import comment_body, readable_text
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,6 @@ CONTACT_TYPES = {"user", "lead", "contact"}
 # right after a customer opens a conversation (conversation_operator_replied.json). Kept, they would be the latest
 # comment and hide the customer's question from the pipeline.
 NOTICE_PART_TYPES = {"channel_and_reply_time_expectation"}
-HTML_TAG = re.compile(r"</?(p|br|div|a|span|b|i|u|em|strong|ul|ol|li|h[1-6]|img|pre|code|blockquote)\b[^>]*>", re.I)
 
 
 def _user_created(payload: Mapping[str, Any]) -> str | Ignored:
@@ -86,52 +87,6 @@ def _iso(epoch: Any) -> str:
     if not isinstance(epoch, (int, float)):
         return ""
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class _Text(HTMLParser):
-    """HTML → text with the line breaks a reader would see; links become `label (url)`, like display_as=plaintext."""
-
-    BLOCKS = {"p": 2, "div": 1, "li": 1, "ul": 1, "ol": 1, "blockquote": 1, "pre": 1,
-              **{f"h{n}": 1 for n in range(1, 7)}}  # tag → newlines it needs around it
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.text = ""
-        self._href: list[str | None] = []
-
-    def _breaks(self, n: int) -> None:  # at least n newlines here; nothing before the first text
-        if self.text:
-            self.text += "\n" * max(0, n - (len(self.text) - len(self.text.rstrip("\n"))))
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.text += "\n"
-        elif tag == "a":
-            self._href.append(dict(attrs).get("href"))
-        self._breaks(self.BLOCKS.get(tag, 0))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)  # <br/> is one break, not a start and an end
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._href:
-            href = self._href.pop()
-            self.text += f" ({href})" if href else ""
-        self._breaks(self.BLOCKS.get(tag, 0))
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
-
-
-def html_to_text(body: str) -> str:
-    """Plain text from an Intercom body; text without HTML tags is returned as is (only trimmed)."""
-    if not HTML_TAG.search(body):
-        return body.strip()
-    parser = _Text()
-    parser.feed(body)
-    parser.close()
-    text = parser.text.replace("\xa0", " ")
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in text.splitlines())).strip()
 
 
 def text_to_html(text: str) -> str:
@@ -200,7 +155,8 @@ class IntercomConnector(LazyClient):
 
     def fetch_ticket(self, ticket_id: str) -> Ticket | None:
         try:
-            raw = self._send("GET", f"/conversations/{path_segment(ticket_id)}", params={"display_as": "plaintext"}).json()
+            # HTML, not display_as=plaintext: Intercom's plain text shows hidden words as if visible (see comment_body).
+            raw = self._send("GET", f"/conversations/{path_segment(ticket_id)}").json()
         except PermanentHelpdeskError as exc:
             if exc.status == 404:
                 return None
@@ -221,7 +177,7 @@ class IntercomConnector(LazyClient):
         host = INBOX_HOSTS.get(self._settings.region, INBOX_HOSTS["us"])
         return Ticket(
             account=self.account, id=str(raw["id"]), status=raw.get("state") or "",
-            subject=html_to_text(raw.get("title") or source.get("subject") or ""),
+            subject=readable_text(raw.get("title") or source.get("subject") or ""),
             requester_id=self._requester(raw), url=f"https://{host}/a/inbox/_/inbox/conversation/{raw['id']}",
             comments=tuple(comments), tags=tuple(t.get("name", "") for t in tags),
             extra={"admin_assignee_id": raw.get("admin_assignee_id") or None,  # Intercom says 0 or null: unassigned
@@ -253,11 +209,12 @@ class IntercomConnector(LazyClient):
 
     @staticmethod
     def _comment(part: Mapping[str, Any], me: str) -> Comment | None:
-        body = html_to_text(part.get("body") or "")
-        if not body or part.get("part_type") in NOTICE_PART_TYPES:  # assignments, state changes: events
-            return None
         author = part.get("author") or {}
         kind, author_id = author.get("type"), str(author.get("id") or "")
+        markup = part.get("body") or ""
+        body = readable_text(markup) if kind == "admin" and author_id == me else comment_body(markup)
+        if not body or part.get("part_type") in NOTICE_PART_TYPES:  # assignments, state changes: events
+            return None
         email = author.get("email") or ""
         if kind in CONTACT_TYPES:
             role = "customer"

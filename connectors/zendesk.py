@@ -22,7 +22,7 @@ from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, 
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from connectors.payload import ascii_header, numeric_id, obj, path_segment, token_id
 from deskdraft.settings import HelpdeskAccount, WebhookSettings
-from drafting.safety import hidden_text
+from deskdraft.text.html_text import comment_body
 
 log = logging.getLogger(__name__)
 
@@ -183,10 +183,9 @@ class ZendeskConnector(LazyClient):
         role = "self" if author == me else ROLE_BY_ZENDESK_ROLE.get(roles.get(author, ""), "system")
         channel = ((raw.get("via") or {}).get("channel") or "")
         body = raw.get("plain_body") or raw.get("body") or ""
-        # plain_body shows text an email's HTML hid (display:none, white, comments) as if visible; such a comment is
-        # passed on as its HTML so the pipeline can drop the hidden part before the model and flag it.
-        if role != "self" and hidden_text(raw.get("html_body") or ""):
-            body = raw["html_body"]
+        # plain_body shows text an email's HTML hid (display:none, white, comments) as if visible.
+        if role != "self":
+            body = comment_body(raw.get("html_body") or "", body)
         return Comment(id=str(raw["id"]), author_id=author, author_role=role,
                        body=body, public=bool(raw.get("public", True)),
                        via_api=channel == "api", created_at=raw.get("created_at") or "")

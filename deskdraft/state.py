@@ -148,6 +148,8 @@ gate_events = Table(
 
 @dataclass(frozen=True)
 class DraftRecord:
+    """A posted draft as stored for review (drafting/draft.py: which draft type does what)."""
+
     draft_ref: str
     account: str
     ticket_id: str
@@ -432,16 +434,18 @@ class State:
             conn.execute(update(drafts).where(drafts.c.draft_ref == draft_ref).values(
                 outcome=outcome, similarity=similarity, changes=",".join(changes), reviewed_at=self._now()))
 
-    def review_counts(self, intent: str, since: float, epoch: Mapping[str, str]) -> tuple[int, int]:
-        """(reviewed, overridden) for an intent since a time, counting only drafts made under `epoch`
-        (prompt_version / model / knowledge_snapshot values that must match)."""
-        query = select(drafts.c.outcome).where(drafts.c.intent == intent, drafts.c.outcome.is_not(None),
-                                               drafts.c.reviewed_at >= since)
+    def review_outcomes(self, since: float, epoch: Mapping[str, str],
+                        intent: str | None = None) -> list[tuple[str, str]]:
+        """(intent, outcome) of every draft reviewed since a time and made under `epoch` (prompt_version / model /
+        knowledge_snapshot values that must match). What counts as an override is drafting.overrides' to say."""
+        query = select(drafts.c.intent, drafts.c.outcome).where(drafts.c.outcome.is_not(None),
+                                                                drafts.c.reviewed_at >= since)
+        if intent is not None:
+            query = query.where(drafts.c.intent == intent)
         for column, value in epoch.items():
             query = query.where(drafts.c[column] == value)
         with self.engine.connect() as conn:
-            outcomes = [row[0] for row in conn.execute(query).all()]
-        return len(outcomes), sum(o in ("rewritten", "discarded") for o in outcomes)
+            return [(row[0], row[1]) for row in conn.execute(query).all()]
 
     def draft_summary(self, since: float) -> list[dict[str, Any]]:
         """Per intent and action: counts and mean confidence, for the report."""

@@ -15,7 +15,7 @@ import anthropic
 from connectors.base import Ticket
 from deskdraft.settings import AnthropicSettings, BrandSettings
 from drafting.prompts import fence, fence_attribute, render
-from drafting.safety import visible_text
+from deskdraft.text.html_text import visible_text
 from knowledge.redact import Redactor
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ class MalformedDraft(ValueError):
 
 @dataclass(frozen=True)
 class ModelDraft:
+    """The model's structured answer as it came back, unchecked (drafting/draft.py: which draft type does what)."""
+
     reply: str
     cited_labels: tuple[str, ...]  # as the model wrote them (P1, P2...); mapped and checked by the caller
     missing_information: tuple[str, ...]
@@ -66,8 +68,8 @@ def conversation_text(ticket: Ticket) -> str:
     """The thread as the model sees it: every public turn plus other agents' notes, never our own drafts.
 
     Each message is a <message> whose role comes from the helpdesk's author data, never from its text; the text is
-    what a reader sees (hidden HTML dropped, drafting.safety flags it), redacted, and escaped so it cannot form a
-    tag of its own.
+    what a reader sees (hidden HTML dropped by deskdraft.text.html_text, routing flags it), redacted, and escaped
+    so it cannot form a tag of its own.
     """
     lines = []
     redactor = Redactor(ticket.people)  # the ticket's people: one placeholder each, all through the thread

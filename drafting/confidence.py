@@ -11,21 +11,8 @@ The weights favour what we measured (retrieval, citation checks) over what the m
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 STRONG_MATCH = 0.75  # a cosine score at which a passage reliably answers the question (MiniLM)
 WEIGHTS = {"grounding": 0.40, "citations": 0.30, "self_report": 0.30}
-
-
-@dataclass(frozen=True)
-class Signals:
-    best_passage_score: float | None  # None: nothing retrieved
-    min_score: float
-    cited: int  # citations that exist among the retrieved passages
-    invented: int  # citations the model made up
-    self_report: float
-    reply_empty: bool = False
-    checks_failed: int = 0
 
 
 def grounding(best: float | None, min_score: float) -> float:
@@ -34,19 +21,22 @@ def grounding(best: float | None, min_score: float) -> float:
     return min(1.0, (best - min_score) / max(1e-9, STRONG_MATCH - min_score))
 
 
-def score(signals: Signals) -> float:
-    """The draft's confidence in [0, 1]."""
-    if signals.reply_empty:
+def score(*, best_passage_score: float | None, min_score: float, cited: int, invented: int, self_report: float,
+          reply_empty: bool = False, checks_failed: int = 0) -> float:
+    """The draft's confidence in [0, 1]. best_passage_score is None when nothing was retrieved; cited counts the
+    citations that exist among the retrieved passages, invented the ones the model made up. The result goes to
+    the gate as gate.Signals.confidence: one number, so the gate never sees the parts."""
+    if reply_empty:
         return 0.0
-    total_cited = signals.cited + signals.invented
-    citations = signals.cited / total_cited if total_cited else 0.0
-    value = (WEIGHTS["grounding"] * grounding(signals.best_passage_score, signals.min_score)
+    total_cited = cited + invented
+    citations = cited / total_cited if total_cited else 0.0
+    value = (WEIGHTS["grounding"] * grounding(best_passage_score, min_score)
              + WEIGHTS["citations"] * citations
-             + WEIGHTS["self_report"] * min(1.0, max(0.0, signals.self_report)))
-    if signals.cited == 0:
+             + WEIGHTS["self_report"] * min(1.0, max(0.0, self_report)))
+    if cited == 0:
         value = min(value, 0.4)
-    if signals.invented:
+    if invented:
         value = min(value, 0.5)
-    if signals.checks_failed:
+    if checks_failed:
         value = min(value, 0.3)
     return round(value, 3)

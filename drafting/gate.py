@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 REPLY, NOTE, ESCALATE = "reply", "note", "escalate"
 
@@ -18,6 +19,13 @@ class Policy:
     min_reviewed: int  # reviewed drafts needed before the bound means anything
     min_confidence: float  # this draft's confidence floor for going public
     risky: bool
+
+    @classmethod
+    def of(cls, intent: Any) -> Policy:
+        """The policy an intent's settings (deskdraft.settings, `config.intent(name)`) set: the one place the gate,
+        the report, the console and replay take it from."""
+        return cls(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
+                   intent.risky)
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,9 @@ class Stats:
 
 @dataclass(frozen=True)
 class Signals:
+    """Everything about one draft the gate weighs besides the policy and the review statistics: measured by code
+    (confidence.score, routing, the checks), never said by the model or written in the ticket."""
+
     confidence: float
     needs_human: tuple[str, ...] = ()  # risk flags, unknown intent, wants a human: escalate
     holds: tuple[str, ...] = ()  # signals that keep a draft private without escalating (frustration, softened)

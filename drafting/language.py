@@ -12,7 +12,8 @@ import re
 import threading
 from typing import Any
 
-from drafting.safety import plain_text
+from deskdraft.text.html_text import plain_text
+from deskdraft.text.patterns import URL_OR_EMAIL
 
 # Languages considered. Close relatives that are rare in support mail (af, lb, nn, gl, ca...) are left out:
 # with them in, short Dutch, German, Norwegian and Spanish messages get misread.
@@ -25,7 +26,7 @@ MIN_PROBABILITY = 0.5  # py3langid's length-normalised probability over LANGUAGE
 SHORT_LETTERS = 20  # under this many letters the model must be surer
 SHORT_MIN_PROBABILITY = 0.8
 
-_NOISE = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\S*\d\S*|<[^>]*>")
+_NOISE = re.compile(rf"{URL_OR_EMAIL.pattern}|\S*\d\S*|<[^>]*>", re.IGNORECASE)  # identifiers, numbers, tags
 _LETTER = re.compile(r"[^\W\d_]")
 _lock = threading.Lock()
 _identifier: Any = None

@@ -21,23 +21,14 @@ from html.parser import HTMLParser
 from typing import Any, Sequence
 from urllib.parse import urlsplit
 
-import nh3
-
+from deskdraft.text.html_text import sanitised_text
+from deskdraft.text.patterns import BARE_HOST, INVISIBLE, MARKDOWN_LINK, NOT_TLDS, SCHEME_URL
 from drafting.language import detect_with_probability
 
 # Tags a model may use for emphasis or lists; nh3 reduces them to their text. Anything else blocks the reply.
 FORMATTING_TAGS = frozenset({"p", "br", "b", "strong", "i", "em", "u", "ul", "ol", "li", "span", "div"})
-MARKDOWN_LINK = re.compile(r"(!?)\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
-# Scheme URLs (any scheme: javascript:, data:, ftp: are links too), www. hosts, and bare host.tld[/path].
-SCHEME_URL = re.compile(r"\b[a-z][a-z0-9+.-]{1,15}:(?://)?[^\s<>\"'()\[\]]+", re.IGNORECASE)
-BARE_HOST = re.compile(r"(?<![\w@./-])((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63})(?::\d+)?"
-                       r"(/[^\s<>\"'()\[\]]*)?", re.UNICODE)
-# "e.g." and "i.e." are not hosts; file names are not either, so common extensions are not read as TLDs.
-NOT_TLDS = frozenset({"pdf", "png", "jpg", "jpeg", "gif", "txt", "csv", "doc", "docx", "xls", "xlsx", "zip", "html",
-                      "htm", "md", "json", "xml", "eg", "ie"})
 SCHEMES = ("http", "https")
 PROSE_SCHEMES = frozenset({"note", "re", "fwd", "tel"})  # "Note: ..." is not a URL; tel: is not a web link
-ZERO_WIDTH = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -147,10 +138,8 @@ def to_plain_text(text: str) -> str:
     """The reply as plain text: nh3 removes every tag (dropping script/style content), then entities are decoded
     once; allowed Markdown links become `label (url)` so the customer sees where a link goes."""
     text = MARKDOWN_LINK.sub(lambda m: f"{m.group(2)} ({m.group(3)})" if m.group(2).strip() else m.group(3), text)
-    if "<" in text:
-        spaced = re.sub(r"(?i)<br\s*/?>|</(?:p|div|li)\s*>", "\n", text)
-        text = html.unescape(nh3.clean(spaced, tags=set(), attributes={}, strip_comments=True))
-    text = ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))
+    text = sanitised_text(text)
+    text = INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 

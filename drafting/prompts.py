@@ -7,6 +7,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from deskdraft.text.patterns import INVISIBLE
+
 PROMPTS = Path(__file__).parent / "prompts"
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -20,18 +22,17 @@ def render(name: str, **values: str) -> str:
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
-# Invisible format characters (zero-width, bidi overrides) can hide or reorder words; the model gets none of them.
-_INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def fence(text: str) -> str:
-    """Untrusted text as element content: no tag can open or close ("<", ">" and "&" become entities)."""
-    return html.escape(_INVISIBLE.sub("", text), quote=False)
+    """Untrusted text as element content: no tag can open or close ("<", ">" and "&" become entities), and no
+    invisible character (zero-width, bidi override) hides or reorders words for the model."""
+    return html.escape(INVISIBLE.sub("", text), quote=False)
 
 
 def fence_attribute(text: str) -> str:
     """Untrusted text inside a double-quoted attribute: quotes escaped too, and on one line."""
-    return html.escape(" ".join(_INVISIBLE.sub("", text).split()), quote=True)
+    return html.escape(" ".join(INVISIBLE.sub("", text).split()), quote=True)
 
 
 _TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)\b[^<>]*>")

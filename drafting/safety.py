@@ -21,7 +21,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
+
+from deskdraft.text.html_text import plain_text
+from deskdraft.text.patterns import URL_OR_EMAIL
 
 from drafting.lexicon import LEXICONS, RISK_FLAGS
 
@@ -37,7 +39,6 @@ _CONFUSABLES = str.maketrans({  # Cyrillic and Greek letters that pass for Latin
 })
 _LATIN = re.compile(r"[a-z]")
 _WORD = re.compile(r"\w+")
-_URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s\"'<>]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
 _APOSTROPHES = str.maketrans({"'": " ", "’": " ", "‘": " ", "`": " ", "´": " "})
 
 
@@ -60,108 +61,11 @@ def fold(text: str) -> str:
     return text.translate(_APOSTROPHES)
 
 
-class _TextOnly(HTMLParser):
-    """All text of an HTML fragment, hidden or not, comments included; tags become nothing."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-    def handle_comment(self, data: str) -> None:
-        self.parts.append(" " + data + " ")
-
-
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-_BLOCK = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol"}
-_NEVER_SHOWN = {"script", "style", "template", "head", "title", "noscript"}
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|opacity\s*:\s*0(?![.\d]*[1-9])"
-                           # white (or near-white) text: invisible on the white background every helpdesk uses
-                           r"|(?<![\w-])color\s*:\s*(?:white|#f{3}\b|#f{6}\b|#fefefe|rgba?\(\s*25[0-5]\s*,\s*25[0-5]\s*,\s*25[0-5])"
-                           r"|(?<![\w-])(?:max-)?(?:height|width)\s*:\s*0(?:px)?\s*(?:;|$)", re.IGNORECASE)
-
-
-class _VisibleOnly(HTMLParser):
-    """The text a person reading the rendered HTML would see: hidden elements and comments dropped."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.stack: list[tuple[str, bool]] = []  # (tag, hides its content)
-
-    def _hidden(self) -> bool:
-        return any(hides for _, hides in self.stack)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK:
-            self.parts.append("\n")
-        if tag in _VOID:
-            return
-        found = dict(attrs)
-        hides = (tag in _NEVER_SHOWN or "hidden" in found
-                 or bool(_HIDDEN_STYLE.search(found.get("style") or "")))
-        self.stack.append((tag, hides))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _BLOCK:
-            self.parts.append("\n")
-        for i in range(len(self.stack) - 1, -1, -1):  # tolerate unclosed inner tags
-            if self.stack[i][0] == tag:
-                del self.stack[i:]
-                break
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden():
-            self.parts.append(data)
-
-
-def _text_of(text: str, parser: HTMLParser) -> str:
-    if "<" not in text:
-        return html.unescape(text)
-    parser.feed(text)
-    parser.close()
-    return "".join(parser.parts)
-
-
-def visible_text(text: str) -> str:
-    """What the customer visibly wrote: what the router, mood and language read. Hidden text cannot steer them."""
-    return _text_of(text, _VisibleOnly())
-
-
-HIDDEN_MIN_WORDS = 2  # a stray hidden "&nbsp;" or tracking pixel alt is not a message; two hidden words are
-
-
-def hidden_text(text: str) -> str | None:
-    """Words a reader of the rendered HTML would not see (display:none, zero size, white text, comments, script),
-    or None. Such text is dropped before the model and is itself a risk signal: nobody hides words from an agent
-    for a good reason."""
-    if "<" not in (text or ""):
-        return None
-    seen = _WORD.findall(visible_text(text))
-    remaining = {}
-    for word in seen:
-        remaining[word] = remaining.get(word, 0) + 1
-    hidden = []
-    for word in _WORD.findall(plain_text(text)):
-        if remaining.get(word):
-            remaining[word] -= 1
-        else:
-            hidden.append(word)
-    return " ".join(hidden)[:200] if len(hidden) >= HIDDEN_MIN_WORDS else None
-
-
-def plain_text(text: str) -> str:
-    """Tags removed and entities decoded; hidden text is kept (a tag cannot split or hide a word)."""
-    return _text_of(text, _TextOnly())
-
-
 def views(text: str) -> list[str]:
     """The folded texts a rule is matched against: raw (entities decoded) and tag-stripped, URLs removed."""
     seen: list[str] = []
     for variant in (html.unescape(text), plain_text(text)):
-        folded = fold(_URL.sub(" ", variant))
+        folded = fold(URL_OR_EMAIL.sub(" ", variant))
         if folded not in seen:
             seen.append(folded)
     return seen

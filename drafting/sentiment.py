@@ -13,8 +13,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from deskdraft.text.html_text import plain_text
 from drafting.lexicon import LEXICONS
-from drafting.safety import fold, plain_text
+from drafting.safety import fold
 
 # Anger, repeated-issue, positive and negative words: the `mood` lists of drafting/lexicons/<language>.yaml,
 # matched on folded text (no accents, lower case, apostrophes as spaces), like drafting.safety.

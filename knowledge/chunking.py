@@ -5,10 +5,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from deskdraft.text.html_text import page_text, visible_text
 from knowledge.redact import Redactor
 
 KINDS = ("article", "policy", "past_ticket")
@@ -86,11 +86,8 @@ def text_document(*, source_id: str, title: str, url: str, kind: str, locale: st
 def html_document(*, source_id: str, title: str, url: str, kind: str, locale: str, updated_at: str,
                   html: str) -> Document:
     """A Document from an HTML body (help-center articles): <h2> and friends become sections to chunk on."""
-    page = _HTMLText()
-    page.feed(html)
-    page.close()
     return text_document(source_id=source_id, title=title, url=url, kind=kind, locale=locale,
-                         updated_at=updated_at, text=page.result())
+                         updated_at=updated_at, text=page_text(html).text)
 
 
 def read_document(
@@ -113,10 +110,8 @@ def read_document(
         meta, text = _split_front_matter(text)
         text = _COMMENT.sub("", text)
     elif fmt == "html":
-        page = _HTMLText()
-        page.feed(text)
-        page.close()
-        text = page.result()
+        page = page_text(text)
+        text = page.text
         meta = {k: v for k, v in (("title", page.title), ("url", page.canonical), ("locale", page.lang)) if v}
 
     kind = meta.get("kind", kind)
@@ -289,80 +284,6 @@ def _hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-class _HTMLText(HTMLParser):
-    """HTML to markdown-ish text: headings become `#` lines, blocks become paragraphs."""
-
-    # Page furniture that would otherwise end up in every chunk of a help-center export.
-    SKIP = {"script", "style", "noscript", "template", "svg", "nav", "footer", "form", "button", "iframe"}
-    BLOCKS = {"p", "div", "section", "article", "main", "header", "aside", "ul", "ol", "table", "tr",
-              "blockquote", "pre", "hr", "dl", "dt", "dd", "figure", "figcaption", "details", "summary"}
-    HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.title = self.canonical = self.lang = ""
-        self._skip = self._pre = self._main = 0
-        self._in_title = False
-        self._all: list[str] = []
-        self._main_parts: list[str] = []  # inside <main>/<article>, when the page has one
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attr = {k: v or "" for k, v in attrs}
-        if tag == "html" and attr.get("lang"):
-            self.lang = attr["lang"]
-        elif tag == "link" and "canonical" in attr.get("rel", "").split() and attr.get("href"):
-            self.canonical = attr["href"]
-        if tag in self.SKIP:
-            self._skip += 1
-        elif tag == "title" and not self._skip:  # not an <svg><title>
-            self._in_title = True
-        elif tag in ("main", "article"):
-            self._main += 1
-        if tag == "pre":
-            self._pre += 1
-        if tag in self.HEADINGS:
-            self._emit("\n\n" + "#" * self.HEADINGS[tag] + " ")
-        elif tag == "li":
-            self._emit("\n- ")
-        elif tag == "br":
-            self._emit("\n")
-        elif tag in self.BLOCKS:
-            self._emit("\n\n")
-        elif tag in ("td", "th"):
-            self._emit(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self._skip = max(0, self._skip - 1)
-        elif tag == "title":
-            self._in_title = False
-        if tag in self.HEADINGS or tag in self.BLOCKS:
-            self._emit("\n\n")
-        if tag == "pre":
-            self._pre = max(0, self._pre - 1)
-        if tag in ("main", "article"):
-            self._main = max(0, self._main - 1)
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title += " ".join(data.split())
-        elif not self._skip:
-            self._emit(data if self._pre else re.sub(r"\s+", " ", data))
-
-    def _emit(self, text: str) -> None:
-        if self._skip:
-            return
-        self._all.append(text)
-        if self._main:
-            self._main_parts.append(text)
-
-    def result(self) -> str:
-        main = "".join(self._main_parts)
-        text = main if main.strip() else "".join(self._all)
-        lines = [line.strip() for line in text.split("\n")]
-        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
 def past_ticket_document(ticket: Any, *, source_id: str, updated_at: str) -> Document | Skipped:
     """A solved ticket as knowledge: the customer's first message and the agent's final public answer.
 
@@ -380,7 +301,9 @@ def past_ticket_document(ticket: Any, *, source_id: str, updated_at: str) -> Doc
         return Skipped(source_id, "no public answer by an agent")
     # Plain paragraphs, no headings: question and answer stay in one chunk whenever they fit.
     redactor = Redactor(getattr(ticket, "people", ()))
-    text = redactor.redact(f"Customer: {question.body.strip()}\n\nAgent: {answer.body.strip()}").text
+    # A body that hides words arrives as HTML (html_text.comment_body): only what a reader saw becomes knowledge.
+    question_text, answer_text = visible_text(question.body).strip(), visible_text(answer.body).strip()
+    text = redactor.redact(f"Customer: {question_text}\n\nAgent: {answer_text}").text
     return text_document(source_id=source_id, title=redactor.redact(ticket.subject).text or f"Ticket {ticket.id}",
                          url=ticket.url, kind="past_ticket", locale=ticket.locale or "", updated_at=updated_at,
                          text=text)

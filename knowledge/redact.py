@@ -45,6 +45,7 @@ from functools import lru_cache
 import phonenumbers
 from stdnum import iban as std_iban, luhn as std_luhn
 
+from deskdraft.text.patterns import EMAIL, USERINFO, url_spans
 from knowledge.redact_identity import dob_spans, document_spans, ip_spans, national_id_spans
 from knowledge.redact_names import KnownName, PersonLike, known_names, name_spans
 
@@ -71,11 +72,9 @@ def find_placeholders(text: str) -> list[str]:
 
 # ----- URLs with secrets ----------------------------------------------------------------------------------------
 
-_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"'()\[\]]+", re.I)
 _SECRET_PARAM = re.compile(
     r"(?:^|[?&;#])(?:[\w.-]*?(?:token|secret|passw(?:or)?d|pwd|signature|sig|auth|session|sid|otp|code|key|"
     r"credential|jwt|hash|nonce)[\w.-]*)=([^&;#\s]+)", re.I)
-_USERINFO = re.compile(r"^(?:https?://)[^/@\s]+:[^/@\s]+@", re.I)
 _RANDOM_PIECE = re.compile(r"[A-Za-z0-9_\-]{16,}")
 
 
@@ -89,7 +88,7 @@ def _looks_random(piece: str) -> bool:
 
 
 def _url_with_secret(url: str) -> bool:
-    if _USERINFO.match(url):
+    if USERINFO.match(url):
         return True
     if any(len(value) >= 4 for value in _SECRET_PARAM.findall(url)):
         return True
@@ -98,20 +97,16 @@ def _url_with_secret(url: str) -> bool:
 
 def _url_spans(text: str) -> Iterator[tuple[Span, bool]]:
     """Every URL, marked True when it carries a secret; kept URLs still claim their span (cards inside stay)."""
-    for match in _URL.finditer(text):
-        end = match.end()
-        while end > match.start() and text[end - 1] in ".,;:!?":  # sentence punctuation after a link
-            end -= 1
-        yield (match.start(), end), _url_with_secret(text[match.start():end])
+    for start, end in url_spans(text):
+        yield (start, end), _url_with_secret(text[start:end])
 
 
 # ----- email: Unicode local parts and domains (müller-bäckerei.de), punycode ------------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.+'%-])[\w.+%'-]+@[\w-]+(?:\.[\w-]+)*\.(?:xn--[\w-]+|[^\W\d_]{2,24})(?![\w-])")
 
 
 def _email_spans(text: str) -> Iterator[Span]:
-    return (m.span() for m in _EMAIL.finditer(text))
+    return (m.span() for m in EMAIL.finditer(text))
 
 
 # ----- numbers that must stay: order, invoice, tracking, customer, SKU, reference ---------------------------------

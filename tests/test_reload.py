@@ -14,7 +14,7 @@ from deskdraft.settings import load_config
 from knowledge.chunking import Chunk
 from knowledge.health import knowledge_store_health
 from knowledge.store import open_store
-from pipeline import RetrievalUnavailable
+from knowledge.retriever import RetrievalUnavailable
 from tests.conftest import config_text
 
 DOC = Chunk(id="refunds#0", text="Refunds are paid back within 5 business days", title="Refunds",

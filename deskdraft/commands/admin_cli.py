@@ -44,34 +44,27 @@ def _parse_day(value: str | None, default: float) -> float:
 
 def intent_rows(config: Config, state, now: float) -> list[dict]:
     """Per intent: volume, what we did, review numbers, gate state and why (the report's table)."""
-    from drafting import gate, prompts
+    from drafting.overrides import gate_facts
 
-    window = config.autonomy.window_days
-    since = now - window * 86400
-    epoch = {"prompt": ("prompt_version", prompts.version()), "model": ("model", config.anthropic.model),
-             "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
-    measured_epoch = dict(epoch[name] for name in config.autonomy.restart_on)
+    since = now - config.autonomy.window_days * 86400
     summary = state.draft_summary(since)
     public_outcomes = _public_outcomes(state.drafts_between(since, now + 1))
-    names = sorted({row["intent"] for row in summary} | set(config.intents))
+    facts = gate_facts(config, state, now, also={row["intent"] for row in summary})
     rows = []
-    for name in names:
+    for name, fact in facts.items():
         intent = config.intent(name)
         mine = [r for r in summary if r["intent"] == name]
         volume = sum(r["count"] for r in mine)
         by_action = {r["action"]: r["count"] for r in mine}
         confidences = [(r["avg_confidence"], r["count"]) for r in mine if r["avg_confidence"] is not None]
         weight = sum(c for _, c in confidences)
-        reviewed, overridden = state.review_counts(name, since, measured_epoch)
-        stats = gate.Stats(reviewed, overridden)
-        policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed,
-                             intent.min_confidence, intent.risky)
-        is_open, why = gate.gate_open(policy, stats)
+        stats = fact["stats"]
         rows.append({"intent": name, "autonomy": intent.autonomy, "volume": volume,
                      "drafts": by_action.get("note", 0) + by_action.get("reply", 0),
                      "public": by_action.get("reply", 0), "escalations": by_action.get("escalate", 0),
-                     "reviewed": reviewed, "overridden": overridden, "override_rate": stats.rate,
-                     "upper_bound": stats.upper_bound if reviewed else None, "gate_open": is_open, "why": why,
+                     "reviewed": stats.reviewed, "overridden": stats.overridden, "override_rate": stats.rate,
+                     "upper_bound": stats.upper_bound if stats.reviewed else None, "gate_open": fact["gate_open"],
+                     "why": fact["why"],
                      "public_outcomes": public_outcomes.get(name, {"accepted": 0, "overridden": 0, "unknown": 0}),
                      "avg_confidence": (sum(a * c for a, c in confidences) / weight) if weight else None})
     return rows

@@ -56,20 +56,6 @@ def window_summary(state: State, since: float, until: float, account: str | None
             "trend": {k: [tuple(p) for p in v] for k, v in trend.items()}}
 
 
-def gate_stats(state: State, since: float, epoch: dict[str, str]) -> dict[str, tuple[int, int]]:
-    """intent → (reviewed, overridden) since a time under a measurement epoch: what the gate counts."""
-    query = select(drafts.c.intent, drafts.c.outcome).where(drafts.c.reviewed_at >= since,
-                                                            drafts.c.outcome.is_not(None))
-    for column, value in epoch.items():
-        query = query.where(drafts.c[column] == value)
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    with state.engine.connect() as conn:
-        for intent, outcome in conn.execute(query):
-            counts[intent][0] += 1
-            counts[intent][1] += outcome in OVERRIDES
-    return {intent: (n, o) for intent, (n, o) in counts.items()}
-
-
 def handoff_reasons(state: State, since: float, until: float, account: str | None, top: int = 5,
                     latest: int = HANDOFF_SAMPLE) -> dict[str, list[tuple[str, int]]]:
     """intent → the most frequent reasons its tickets went to a human, among the latest handoffs in the window
@@ -157,5 +143,5 @@ def ticket_story(state: State, account: str, ticket_id: str, limit: int = 500) -
             "drafts": [dict(d) for d in made], "posts": [dict(p) for p in posted], "truncated": len(steps) == limit}
 
 
-__all__ = ["window_summary", "gate_stats", "handoff_reasons", "gate_changes",
+__all__ = ["window_summary", "handoff_reasons", "gate_changes",
            "reviews_still_needed", "recent_tickets", "ticket_story"]

@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from deskdraft.commands import admin_cli
 from deskdraft.console import auth, charts, queries
 from drafting import gate
+from drafting.overrides import gate_facts
 
 log = logging.getLogger("deskdraft.console")
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
@@ -104,28 +105,6 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ") if ts else "-"
 
 
-def measured_epoch(config: Any) -> dict[str, str]:
-    """The prompt/model/knowledge values a review must have been made under to count (as `report` counts)."""
-    from drafting import prompts
-    values = {"prompt": ("prompt_version", prompts.version()), "model": ("model", config.anthropic.model),
-              "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
-    return dict(values[name] for name in config.autonomy.restart_on)
-
-
-def gate_facts(config: Any, state: Any, now: float) -> dict[str, dict[str, Any]]:
-    """Per intent: the gate as the worker computes it (config window, current epoch, gate.gate_open)."""
-    stats = queries.gate_stats(state, now - config.autonomy.window_days * 86400, measured_epoch(config))
-    facts = {}
-    for name in sorted(set(config.intents) | set(stats)):
-        intent = config.intent(name)
-        policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
-                             intent.risky)
-        reviewed, overridden = stats.get(name, (0, 0))
-        is_open, why = gate.gate_open(policy, gate.Stats(reviewed, overridden))
-        facts[name] = {"reviewed": reviewed, "overridden": overridden, "gate_open": is_open, "why": why}
-    return facts
-
-
 def intent_page_data(config: Any, state: Any, days: int, account: str | None, since: float,
                      until: float) -> list[dict[str, Any]]:
     """Everything the intents page prints, as plain data (the JSON API returns the same)."""
@@ -140,8 +119,7 @@ def intent_page_data(config: Any, state: Any, days: int, account: str | None, si
     for name in names:
         intent = config.intent(name)
         g = gate_rows.get(name) or {"reviewed": 0, "overridden": 0, "gate_open": False, "why": "no data"}
-        policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
-                             intent.risky)
+        policy = gate.Policy.of(intent)
         stats = gate.Stats(g["reviewed"], g["overridden"])
         accounts = []
         for (i, acct), v in sorted(volume.items()):

@@ -47,7 +47,7 @@ def build_runner(config: Config):
     from drafting import intent_model
     from drafting.claude import Drafter
     from drafting.safety import SafetyNet
-    from knowledge.service import Retriever
+    from knowledge.retriever import Retriever
 
     drafter = Drafter(config.anthropic, config.drafting.assistant_name, config.brand) \
         if config.anthropic.api_key else None

@@ -31,7 +31,7 @@ def reviews_needed(rate: float, policy: gate.Policy) -> int | None:
 
 def _policy(config: Config, intent: str) -> gate.Policy:
     i = config.intent(intent)
-    return gate.Policy(i.autonomy, i.override_threshold, i.min_reviewed, i.min_confidence, i.risky)
+    return gate.Policy.of(i)
 
 
 def intent_row(config: Config, intent: str, rows: Sequence[dict[str, Any]], total: int) -> dict[str, Any]:

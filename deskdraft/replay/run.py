@@ -112,8 +112,7 @@ class ShadowRunner:
                                 lambda step, **detail: steps.__setitem__(step, detail))
         intent = config.intent(routed.intent)
         needs_human, holds = pipeline._human_signals(routed, config)
-        policy = gate.Policy(intent.autonomy, intent.override_threshold, intent.min_reviewed, intent.min_confidence,
-                             intent.risky)
+        policy = gate.Policy.of(intent)
         # An open gate is assumed so the forecast sees every other reason a draft would have stayed private.
         decision = gate.decide(policy, gate.Stats(0, 0), gate.Signals(
             confidence=draft.confidence or 0.0, needs_human=needs_human, holds=holds + draft.problems,

@@ -1,15 +1,14 @@
 import pytest
 
-from drafting.confidence import Signals, grounding, score
+from drafting.confidence import grounding, score
 
 
-def signals(**overrides) -> Signals:
-    base = dict(best_passage_score=0.75, min_score=0.3, cited=2, invented=0, self_report=1.0)
-    return Signals(**{**base, **overrides})
+def signals(**overrides) -> dict:
+    return dict(best_passage_score=0.75, min_score=0.3, cited=2, invented=0, self_report=1.0) | overrides
 
 
 def test_strong_grounding_full_citations_and_a_sure_model_is_one():
-    assert score(signals()) == 1.0
+    assert score(**signals()) == 1.0
 
 
 @pytest.mark.parametrize("overrides, at_most", [
@@ -20,7 +19,7 @@ def test_strong_grounding_full_citations_and_a_sure_model_is_one():
     ({"reply_empty": True}, 0.0),
 ])
 def test_each_missing_signal_lowers_the_score(overrides, at_most):
-    assert score(signals(**overrides)) <= at_most
+    assert score(**signals(**overrides)) <= at_most
 
 
 def test_grounding_rescales_between_floor_and_strong_match():
@@ -32,4 +31,4 @@ def test_grounding_rescales_between_floor_and_strong_match():
 
 def test_self_report_alone_cannot_carry_a_draft():
     # The model says it is certain but nothing supports it.
-    assert score(signals(best_passage_score=0.1, cited=0, self_report=1.0)) <= 0.3
+    assert score(**signals(best_passage_score=0.1, cited=0, self_report=1.0)) <= 0.3

@@ -6,7 +6,7 @@ import pytest
 from deskdraft.settings import HelpdeskAccount
 from knowledge.chunking import Chunk
 from knowledge.retrieve import retrieve
-from knowledge.service import Retriever
+from knowledge.retriever import Retriever
 
 DOCS = [  # (source id, kind, locale, scope, text)
     ("shared", "article", "", "", "Refund policy: money back within 30 days of purchase"),

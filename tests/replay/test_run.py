@@ -35,7 +35,7 @@ def test_shadow_run_posts_nothing_and_is_reproducible(world, collected):
     assert {"config_hash", "prompt_version", "knowledge_snapshot"} <= set(record)
     # The live gate's numbers live in the state database: replay never opened it.
     config = load_config(config_path)
-    assert State(config.database_url).review_counts("order_status", 0, {}) == (0, 0)
+    assert State(config.database_url).review_outcomes(0, {}) == []
 
     forecast = json.loads((world.root / "run1" / "forecast.json").read_text())
     rows = {r["intent"]: r for r in forecast["intents"]}

@@ -1,11 +1,17 @@
-"""The worker's view of the knowledge store: opened once on first use, queried by many threads."""
+"""The configured retriever the worker (and replay) hold: the knowledge store opened once on first use, queried by
+many threads, handed over or closed on a config reload. The search itself is knowledge/retrieve.py's `retrieve`;
+`Retriever.__call__` is the one entry point that applies config.knowledge and an account's scope to it."""
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from deskdraft.settings import Config, HelpdeskAccount
-from pipeline import RetrievalUnavailable
+
+
+class RetrievalUnavailable(RuntimeError):
+    """The knowledge store cannot be read right now (held by another process): retried later."""
 
 
 class Retriever:
