@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 from deskdraft.text.html_text import plain_text
 from deskdraft.text.patterns import URL_OR_EMAIL
-
 from drafting.lexicon import LEXICONS, RISK_FLAGS
 
 # The patterns themselves live in drafting/lexicons/<language>.yaml, one file per language (drafting.lexicon).

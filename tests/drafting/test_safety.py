@@ -1,6 +1,6 @@
 import pytest
 
-from deskdraft.text.html_text import hidden_text, plain_text, visible_text
+from deskdraft.text.html_text import plain_text
 from drafting.lexicon import LEXICONS, RISK_FLAGS
 from drafting.safety import SafetyNet, asks_for_human, flags_of, fold
 
