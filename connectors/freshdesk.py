@@ -13,6 +13,9 @@ Vendor quirks worth knowing:
   `requests_per_minute` every request, retries included, waits for a RequestBudget slot.
 - API auth: the API key as basic-auth user name, password ignored ("X"). Notes default to private, but we always
   send `private: true`; `/reply` is always public. `PUT /tickets/{id}` REPLACES `tags`: escalate sends the union.
+- What changed since a time: GET /api/v2/tickets?updated_since=...&order_by=updated_at&order_type=asc, 100 a page.
+  Freshworks says a list stops after 300 pages (community answer, not in the API reference): past that the walk
+  starts again from the last `updated_at` it saw.
 - The description is not a conversation: it becomes the first comment, by the requester (by the agent when the
   ticket is an outbound email). Conversation `source` is the only automation hint (see AUTOMATION_SOURCES); a
   contact's entry with `incoming: false` was written on their behalf, so both count as via_api. Another
@@ -31,12 +34,13 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
 import httpx
 
-from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
+from connectors.base import ChangedTicket, Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from connectors.payload import numeric_id, path_segment
 from deskdraft.settings import HelpdeskAccount, WebhookSettings
@@ -44,6 +48,7 @@ from deskdraft.settings import HelpdeskAccount, WebhookSettings
 log = logging.getLogger(__name__)
 
 PER_PAGE = 100  # Freshdesk's maximum; more is a 400
+MAX_PAGES = 300  # a list answers at most this many pages
 STATUS_NAMES = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}  # custom statuses keep their number
 # Conversation source: 0 reply and 2 note in the API samples; 15/16 are "automation_rule"/"automation_rule_forward"
 # in the Helpdesk::Note source list of Freshdesk's old open-source code (not in the v2 docs we found).
@@ -104,6 +109,19 @@ def html_to_text(markup: str) -> str:
     text = re.sub(r"(?i)</(p|div|li|h\d|tr)\s*>", "\n", text)
     text = html.unescape(re.sub(r"<[^>]+>", "", text))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def pages(http: httpx.Client, path: str, params: Mapping[str, Any] | None = None, *,
+          max_pages: int | None = None) -> Iterator[Any]:
+    """Every item of a page-numbered list, following `page` until a short page (or no Link rel=next)."""
+    page = 1
+    while True:
+        response = send(http, "GET", path, params={**(params or {}), "page": page, "per_page": PER_PAGE})
+        items = response.json()
+        yield from items
+        if (len(items) < PER_PAGE and "next" not in response.links) or page == max_pages:
+            return
+        page += 1
 
 
 class RequestBudget:
@@ -212,6 +230,18 @@ class FreshdeskConnector(LazyClient):
             tags=tuple(raw.get("tags") or ()),
             extra={k: raw.get(k) for k in ("group_id", "responder_id", "priority", "source", "type")},
             people=self._people(raw, comments, me))
+
+    def changed_tickets(self, since: float) -> Iterator[ChangedTicket]:
+        stamp = datetime.fromtimestamp(since, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        while True:
+            params = {"updated_since": stamp, "order_by": "updated_at", "order_type": "asc"}
+            listed, last = 0, ""
+            for raw in pages(self.http, "/api/v2/tickets", params, max_pages=MAX_PAGES):
+                listed, last = listed + 1, raw.get("updated_at") or last
+                yield ChangedTicket.from_iso(raw["id"], raw.get("updated_at") or "")
+            if listed < MAX_PAGES * PER_PAGE or not last or last == stamp:
+                return
+            stamp = last  # the list stopped at its page limit: go on from where it stopped
 
     def _people(self, raw: Mapping[str, Any], comments: Sequence[Comment], me: str) -> tuple[Person, ...]:
         """The requester (from include=requester), then the agents who wrote in the ticket, in id order."""

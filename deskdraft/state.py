@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import (
     Column,
@@ -145,6 +145,23 @@ gate_events = Table(
     Column("evidence", Text, nullable=False),
     Column("at", Float, nullable=False),
 )
+# Per helpdesk account, where the review pass got to in the helpdesk's "changed since" listing (drafting/review_pass.py).
+review_cursors = Table(
+    "review_cursors", metadata,
+    Column("account", String(64), primary_key=True),
+    Column("mark", Float, nullable=False),  # the newest updated_at processed, on the helpdesk's clock
+    Column("seen", Text, nullable=False),  # JSON {ticket id: updated_at read}, for tickets the overlap lists again
+    Column("due_mark", Float),  # acceptance clocks that ran out before this (our clock) were checked
+    Column("updated_at", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class ReviewCursor:
+    mark: float
+    seen: Mapping[str, float]
+    due_mark: float | None
+
 
 @dataclass(frozen=True)
 class DraftRecord:
@@ -420,12 +437,45 @@ class State:
                 drafts.c.action.in_(["note", "reply"])).order_by(drafts.c.created_at)).mappings().all()
         return [_draft(row) for row in rows]
 
-    def tickets_awaiting_review(self, newer_than: float, limit: int = 200) -> list[tuple[str, str]]:
+    # --- the review pass's cursor and what it looks up ------------------------------------------
+    def review_cursor(self, account: str) -> ReviewCursor | None:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(drafts.c.account, drafts.c.ticket_id).where(
-                drafts.c.outcome.is_(None), drafts.c.action.in_(["note", "reply"]),
-                drafts.c.created_at > newer_than).distinct().limit(limit)).all()
-        return [(r[0], r[1]) for r in rows]
+            row = conn.execute(select(review_cursors).where(review_cursors.c.account == account)).mappings().first()
+        if row is None:
+            return None
+        return ReviewCursor(row["mark"], json.loads(row["seen"]), row["due_mark"])
+
+    def save_review_cursor(self, account: str, cursor: ReviewCursor) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(review_cursors.delete().where(review_cursors.c.account == account))
+            conn.execute(insert(review_cursors).values(account=account, mark=cursor.mark, seen=json.dumps(cursor.seen),
+                                                       due_mark=cursor.due_mark, updated_at=self._now()))
+
+    def tickets_with_unreviewed_drafts(self, account: str, ticket_ids: Iterable[str]) -> set[str]:
+        """Which of these tickets have a note or reply of ours that no review has judged yet, whatever its age."""
+        wanted, found = sorted({str(t) for t in ticket_ids}), set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):  # bounded IN lists
+                found.update(conn.execute(select(drafts.c.ticket_id).where(
+                    drafts.c.account == account, drafts.c.ticket_id.in_(wanted[start:start + 500]),
+                    drafts.c.outcome.is_(None), drafts.c.action.in_(["note", "reply"]))).scalars())
+        return found
+
+    def unreviewed_replies_created(self, account: str, after: float | None, until: float) -> set[str]:
+        """Tickets with an unjudged public reply of ours created in (after, until]: whose acceptance clock ran out."""
+        query = select(drafts.c.ticket_id).where(drafts.c.account == account, drafts.c.action == "reply",
+                                                 drafts.c.outcome.is_(None), drafts.c.created_at <= until)
+        if after is not None:
+            query = query.where(drafts.c.created_at > after)
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
+
+    def oldest_unreviewed_draft(self, account: str) -> float | None:
+        from sqlalchemy import func
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.min(drafts.c.created_at)).where(
+                drafts.c.account == account, drafts.c.outcome.is_(None),
+                drafts.c.action.in_(["note", "reply"]))).scalar()
 
     def record_review(self, draft_ref: str, outcome: str, similarity: float, changes: Sequence[str]) -> None:
         with self.engine.begin() as conn:
