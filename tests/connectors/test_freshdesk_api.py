@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -332,3 +333,19 @@ def test_the_ticket_names_its_requester_and_agents_for_redaction(fd, fdc):
     people = fdc.fetch_ticket(str(TICKET)).people
     assert [(p.name, p.email, p.role) for p in people] == [
         ("Casey Customer", "casey@example.test", "customer"), ("Avery Agent", None, "agent")]
+
+
+def test_changed_tickets_walk_on_past_the_list_page_limit(fd, fdc, monkeypatch):
+    # Freshdesk answers at most 300 pages of a list; past that the walk starts again from the last updated_at seen.
+    monkeypatch.setattr("connectors.freshdesk.MAX_PAGES", 2)
+    fd.max_list_pages = 2
+    seconds = iter(range(10**6))
+    fd._clock = lambda: datetime(2026, 1, 5, tzinfo=timezone.utc) + timedelta(seconds=next(seconds))
+    for n in range(2_000, 2_250):
+        fd.add_ticket(n, f"Question {n}", CUSTOMER, "Where is my parcel?")
+    fd.requests.clear()
+    changed = list(fdc.changed_tickets(0.0))
+    assert {c.ticket_id for c in changed} >= {str(n) for n in range(2_000, 2_250)}
+    listed = [p for _, p in fd.requests if p.startswith("/api/v2/tickets?")]
+    assert all("order_by=updated_at" in p and "order_type=asc" in p for p in listed)
+    assert not any("page=3" in p for p in listed) and len(listed) >= 3  # two pages, then a new walk
