@@ -432,8 +432,9 @@ class FakeFreshdesk:
             items = copy.deepcopy(self._conversations[ticket_id])
         return self._paged(items)
 
-    def _paged(self, items: list[Any]) -> Response:
-        """Freshdesk's page/per_page (default 30, max 100) with a Link rel=next header while more remain."""
+    def _paged(self, items: list[Any], render: Callable[[Any], Any] = lambda item: item) -> Response:
+        """Freshdesk's page/per_page (default 30, max 100) with a Link rel=next header while more remain; `render`
+        makes the answer's copy of the items on the page only (a list of 10,000 tickets is not copied per page)."""
         try:
             page = int(request.args.get("page", 1))
             per_page = int(request.args.get("per_page", DEFAULT_PER_PAGE))
@@ -449,7 +450,7 @@ class FakeFreshdesk:
             query = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
             link = f"{request.base_url}?{urlencode({**query, 'page': page + 1, 'per_page': per_page})}"
             headers["Link"] = f'<{link}>; rel="next"'
-        return _json(items[start:start + per_page], headers=headers)
+        return _json([render(item) for item in items[start:start + per_page]], headers=headers)
 
     @staticmethod
     def _listed(ticket: dict[str, Any]) -> dict[str, Any]:
@@ -475,7 +476,7 @@ class FakeFreshdesk:
             tickets.sort(key=lambda t: (t[order_by], t["id"]), reverse=order_type == "desc")
             if request.args.get("page", "1").isdigit() and int(request.args.get("page", "1")) > self.max_list_pages:
                 return _validation("page", f"It should be a Positive Integer less than or equal to {self.max_list_pages}")
-            return self._paged([self._listed(t) for t in tickets])
+            return self._paged(tickets, self._listed)
 
     _SEARCH_TOKEN = re.compile(r"\s*(\(|\)|AND\b|OR\b|(\w+):([<>]?)'?([\w:-]+)'?)")
 
