@@ -34,8 +34,9 @@ import logging
 import re
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 import httpx
@@ -232,7 +233,7 @@ class FreshdeskConnector(LazyClient):
             people=self._people(raw, comments, me))
 
     def changed_tickets(self, since: float) -> Iterator[ChangedTicket]:
-        stamp = datetime.fromtimestamp(since, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         while True:
             params = {"updated_since": stamp, "order_by": "updated_at", "order_type": "asc"}
             listed, last = 0, ""

@@ -24,9 +24,10 @@ import html
 import logging
 import re
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from html.parser import HTMLParser
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import httpx
 

@@ -15,8 +15,9 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import httpx
 

@@ -9,10 +9,11 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from sqlalchemy import (
     Column,
@@ -145,7 +146,7 @@ gate_events = Table(
     Column("evidence", Text, nullable=False),
     Column("at", Float, nullable=False),
 )
-# Per helpdesk account, where the review pass got to in the helpdesk's "changed since" listing (drafting/review_pass.py).
+# Per helpdesk account, where the review pass (drafting/review_pass.py) got to in the helpdesk's changed-since list.
 review_cursors = Table(
     "review_cursors", metadata,
     Column("account", String(64), primary_key=True),
@@ -448,12 +449,13 @@ class State:
     def save_review_cursor(self, account: str, cursor: ReviewCursor) -> None:
         with self.engine.begin() as conn:
             conn.execute(review_cursors.delete().where(review_cursors.c.account == account))
-            conn.execute(insert(review_cursors).values(account=account, mark=cursor.mark, seen=json.dumps(cursor.seen),
-                                                       due_mark=cursor.due_mark, updated_at=self._now()))
+            conn.execute(insert(review_cursors).values(
+                account=account, mark=cursor.mark, seen=json.dumps(cursor.seen), due_mark=cursor.due_mark,
+                updated_at=self._now()))
 
     def tickets_with_unreviewed_drafts(self, account: str, ticket_ids: Iterable[str]) -> set[str]:
         """Which of these tickets have a note or reply of ours that no review has judged yet, whatever its age."""
-        wanted, found = sorted({str(t) for t in ticket_ids}), set()
+        wanted, found = sorted({str(t) for t in ticket_ids}), set[str]()
         with self.engine.connect() as conn:
             for start in range(0, len(wanted), 500):  # bounded IN lists
                 found.update(conn.execute(select(drafts.c.ticket_id).where(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -340,7 +340,7 @@ def test_changed_tickets_walk_on_past_the_list_page_limit(fd, fdc, monkeypatch):
     monkeypatch.setattr("connectors.freshdesk.MAX_PAGES", 2)
     fd.max_list_pages = 2
     seconds = iter(range(10**6))
-    fd._clock = lambda: datetime(2026, 1, 5, tzinfo=timezone.utc) + timedelta(seconds=next(seconds))
+    fd._clock = lambda: datetime(2026, 1, 5, tzinfo=UTC) + timedelta(seconds=next(seconds))
     for n in range(2_000, 2_250):
         fd.add_ticket(n, f"Question {n}", CUSTOMER, "Where is my parcel?")
     fd.requests.clear()

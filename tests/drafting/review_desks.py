@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import REF_PREFIX
@@ -32,7 +32,7 @@ class Clock:
     """One settable clock for the fakes, the connectors and the state: a simulated hour passes in seconds."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc) - timedelta(days=30)
+        self.now = datetime.now(UTC) - timedelta(days=30)
 
     def __call__(self) -> datetime:
         return self.now
@@ -101,8 +101,9 @@ class IntercomReview:
     def open_with_post(self, n: int, public: bool, ref_of: Any) -> tuple[str, str]:
         conversation = self.fake.add_conversation(n, str(CUSTOMER), QUESTION)
         question = str(conversation["source"]["id"])
-        ours = self.fake.add_part(n, "admin", self.fake.admin_id, f"<p>{DRAFT}</p><p>{REF_PREFIX} {ref_of(question)}</p>",
-                                  "comment" if public else "note", app_package_code=self.fake.app_package_code)
+        body = f"<p>{DRAFT}</p><p>{REF_PREFIX} {ref_of(question)}</p>"
+        ours = self.fake.add_part(n, "admin", self.fake.admin_id, body, "comment" if public else "note",
+                                  app_package_code=self.fake.app_package_code)
         return question, str(ours["id"])
 
     def agent_replies(self, n: int, text: str = DRAFT) -> None:

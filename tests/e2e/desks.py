@@ -5,7 +5,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import AGENT_EMAIL, ZENDESK_SECRET, ZENDESK_TOKEN
@@ -32,7 +32,7 @@ class ZendeskDesk:
         # replies through it: agent_writes moves this helpdesk's clock a minute on instead of the test waiting one.
         self._ahead = timedelta()
         self.fake = FakeZendesk(email=AGENT_EMAIL, token=ZENDESK_TOKEN,
-                                clock=lambda: datetime.now(timezone.utc) + self._ahead)
+                                clock=lambda: datetime.now(UTC) + self._ahead)
         self._sent: dict[str, tuple[bytes, dict[str, str]]] = {}
         self._last_stamp: dict[int, float] = {}
         self._lock = threading.Lock()  # deliveries are made from several threads in the outage tests
@@ -72,7 +72,7 @@ class ZendeskDesk:
             body = json.dumps({"ticket_id": str(ticket), "title": "from the trigger"}).encode()
             when = max(float(int(time.time())), self._last_stamp.get(ticket, 0.0) + 1)
             self._last_stamp[ticket] = when
-            stamp = datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             self._sent[delivery_id] = body, sign_zendesk(ZENDESK_SECRET, body, stamp, invocation_id=delivery_id)
             return self._sent[delivery_id]
 

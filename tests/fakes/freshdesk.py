@@ -18,8 +18,9 @@ tests check the key sets against them. Quirks the fake reproduces on purpose:
   solution_*.json; a folder's articles in another language are `/articles/{language_code}`.
 - GET /tickets lists without the description, newest `created_at` first by default, only the last 30 days unless
   `updated_since` is given; `order_by`/`order_type` sort. It answers at most `max_list_pages` (300) pages: a later
-  page is a 400 (Freshworks' community answer: "a maximum of 300 pages (30000 tickets) will be returned"). /search/tickets?query="..." answers {"total", "results"},
-  30 a page, pages 1-10, and understands `status:N`, `updated_at:>'YYYY-MM-DD'` (and <), AND, OR and parentheses.
+  page is a 400 (Freshworks' community answer: "a maximum of 300 pages (30000 tickets) will be returned").
+  /search/tickets?query="..." answers {"total", "results"}, 30 a page, pages 1-10, and understands `status:N`,
+  `updated_at:>'YYYY-MM-DD'` (and <), AND, OR and parentheses.
 - A missing record is a 404 with an empty body (UNCONFIRMED; Freshdesk's error bodies are only documented for
   validation errors).
 """
@@ -474,8 +475,10 @@ class FakeFreshdesk:
                 cutoff = (self._clock() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
                 tickets = [t for t in tickets if t["created_at"] >= cutoff]
             tickets.sort(key=lambda t: (t[order_by], t["id"]), reverse=order_type == "desc")
-            if request.args.get("page", "1").isdigit() and int(request.args.get("page", "1")) > self.max_list_pages:
-                return _validation("page", f"It should be a Positive Integer less than or equal to {self.max_list_pages}")
+            page = request.args.get("page", "1")
+            if page.isdigit() and int(page) > self.max_list_pages:
+                limit = self.max_list_pages
+                return _validation("page", f"It should be a Positive Integer less than or equal to {limit}")
             return self._paged(tickets, self._listed)
 
     _SEARCH_TOKEN = re.compile(r"\s*(\(|\)|AND\b|OR\b|(\w+):([<>]?)'?([\w:-]+)'?)")

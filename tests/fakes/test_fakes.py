@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import anthropic
 import httpx
@@ -456,7 +456,7 @@ def test_hold_keeps_a_call_in_flight_until_released(claude):
 
 
 def test_the_incremental_export_allows_ten_requests_a_minute():
-    now = [datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)]
+    now = [datetime(2026, 1, 5, 12, 0, tzinfo=UTC)]
     fake = FakeZendesk(email=EMAIL, token=TOKEN, clock=lambda: now[0])
     start = int((now[0] - timedelta(hours=1)).timestamp())
     with serve(fake.app) as srv, httpx.Client(base_url=srv.url, auth=(f"{EMAIL}/token", TOKEN), timeout=5) as http:
