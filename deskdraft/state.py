@@ -28,6 +28,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    or_,
     select,
     update,
 )
@@ -150,9 +151,10 @@ gate_events = Table(
 review_cursors = Table(
     "review_cursors", metadata,
     Column("account", String(64), primary_key=True),
-    Column("mark", Float, nullable=False),  # the newest updated_at processed, on the helpdesk's clock
+    Column("mark", Float),  # the newest updated_at processed, on the helpdesk's clock; NULL until a pass ends
     Column("seen", Text, nullable=False),  # JSON {ticket id: updated_at read}, for tickets the overlap lists again
     Column("due_mark", Float),  # acceptance clocks that ran out before this (our clock) were checked
+    Column("busy_until", Float),  # a pass holds the account's turn until then (or until it saves): one at a time
     Column("updated_at", Float, nullable=False),
 )
 
@@ -442,16 +444,41 @@ class State:
     def review_cursor(self, account: str) -> ReviewCursor | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(review_cursors).where(review_cursors.c.account == account)).mappings().first()
-        if row is None:
+        if row is None or row["mark"] is None:
             return None
         return ReviewCursor(row["mark"], json.loads(row["seen"]), row["due_mark"])
 
-    def save_review_cursor(self, account: str, cursor: ReviewCursor) -> None:
+    def take_review_turn(self, account: str, until: float) -> bool:
+        """One review pass per account at a time, across worker processes (a beat tick can start a pass while the
+        last one still reads). True: the caller holds the turn until `until` or until it saves with no hold."""
+        now, row = self._now(), review_cursors.c
         with self.engine.begin() as conn:
-            conn.execute(review_cursors.delete().where(review_cursors.c.account == account))
-            conn.execute(insert(review_cursors).values(
-                account=account, mark=cursor.mark, seen=json.dumps(cursor.seen), due_mark=cursor.due_mark,
-                updated_at=self._now()))
+            if conn.execute(update(review_cursors).where(
+                    row.account == account, or_(row.busy_until.is_(None), row.busy_until < now)
+            ).values(busy_until=until)).rowcount:
+                return True
+            if conn.execute(select(row.account).where(row.account == account)).first() is not None:
+                return False
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(review_cursors).values(account=account, mark=None, seen="{}", busy_until=until,
+                                                           updated_at=now))
+            return True
+        except IntegrityError:  # another process inserted the row first: its turn
+            return False
+
+    def save_review_cursor(self, account: str, cursor: ReviewCursor, hold_until: float | None = None) -> None:
+        """Store where the pass got to; hold_until keeps the turn (a checkpoint), None ends it."""
+        values = {"mark": cursor.mark, "seen": json.dumps(cursor.seen), "due_mark": cursor.due_mark,
+                  "busy_until": hold_until, "updated_at": self._now()}
+        with self.engine.begin() as conn:
+            if not conn.execute(update(review_cursors).where(review_cursors.c.account == account)
+                                .values(**values)).rowcount:
+                conn.execute(insert(review_cursors).values(account=account, **values))
+
+    def release_review_turn(self, account: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(review_cursors).where(review_cursors.c.account == account).values(busy_until=None))
 
     def tickets_with_unreviewed_drafts(self, account: str, ticket_ids: Iterable[str]) -> set[str]:
         """Which of these tickets have a note or reply of ours that no review has judged yet, whatever its age."""

@@ -10,6 +10,10 @@ follow changes, not open drafts.
 One verdict comes with no change to list: a public reply is accepted when the ticket stays solved for
 `accept_after_days`. Those drafts are read once, in the pass after that clock runs out.
 
+One pass per account at a time (a turn in state): the first pass after an upgrade reads every ticket with a waiting
+draft once, which can take longer than the interval, and saves checkpoints as it goes so a pass that dies does not
+read them all again.
+
 Nothing is lost: the cursor is saved only after the reads; a ticket whose read failed holds the mark back to its
 change; the overlap re-lists changes stamped late (a write committed after our listing, or the helpdesk's clock
 behind ours); a reply landing during a pass moves its ticket's `updated_at` past what we read, so the next pass
@@ -29,6 +33,8 @@ from drafting import review
 log = logging.getLogger(__name__)
 
 OVERLAP_SECONDS = 600.0  # re-list this much before the mark: late commits and clock skew up to ten minutes
+TURN_SECONDS = 1800.0  # a pass holds its account's turn this long, renewed at each checkpoint; a dead one's lapses
+CHECKPOINT_READS = 200
 
 
 @dataclass(frozen=True)
@@ -42,9 +48,23 @@ class PassReport:
 
 def review_account(connector: Connector, state: State, accept_after_days: float, now: float | None = None,
                    overlap: float = OVERLAP_SECONDS) -> PassReport:
-    """One pass over one helpdesk account; a failed listing raises (HelpdeskError) and leaves the cursor as it was."""
+    """One pass over one helpdesk account; a failed listing raises (HelpdeskError) and leaves the cursor as it was.
+    A pass that finds another one still running on the account does nothing (read 0)."""
     now = time.time() if now is None else now
     account = connector.account
+    if not state.take_review_turn(account, now + TURN_SECONDS):
+        log.info("review: %s: the previous pass is still running", account)
+        return PassReport(account, 0, 0, 0, 0)
+    try:
+        return _review(connector, state, accept_after_days, now, overlap)
+    except BaseException:
+        state.release_review_turn(account)
+        raise
+
+
+def _review(connector: Connector, state: State, accept_after_days: float, now: float,
+            overlap: float) -> PassReport:
+    account, started = connector.account, time.monotonic()
     cursor = state.review_cursor(account) or _first_cursor(state, account, now)
     changes: dict[str, float] = {}
     for change in connector.changed_tickets(cursor.mark - overlap):
@@ -67,6 +87,9 @@ def review_account(connector: Connector, state: State, accept_after_days: float,
                 accept_after_days, now)
         if ticket_id in changes:
             read[ticket_id] = changes[ticket_id]
+            if len(read) % CHECKPOINT_READS == 0:  # a pass that dies from here on does not read these again
+                state.save_review_cursor(account, ReviewCursor(cursor.mark, {**cursor.seen, **read}, cursor.due_mark),
+                                         hold_until=now + (time.monotonic() - started) + TURN_SECONDS)
     state.save_review_cursor(account, _advanced(cursor, changes, read, failed, due, now, overlap))
     return PassReport(account, len(changes), len(read) + len(due - set(read) - failed), recorded, len(failed))
 

@@ -38,3 +38,18 @@ def test_replies_whose_acceptance_clock_ran_out_in_a_window(state, clock):  # no
     assert state.unreviewed_replies_created("zendesk", None, clock.now) == {"1", "2"}
     assert state.unreviewed_replies_created("zendesk", clock.now - 100, clock.now) == {"2"}
     assert state.unreviewed_replies_created("zendesk", None, clock.now - 1) == {"1"}
+
+
+def test_one_pass_per_account_holds_the_turn_until_it_saves_or_lapses(state, clock):  # noqa: F811
+    assert state.take_review_turn("zendesk", clock.now + 60)
+    assert not state.take_review_turn("zendesk", clock.now + 60)  # a second pass while the first runs
+    assert state.take_review_turn("intercom", clock.now + 60)  # accounts are independent
+    assert state.review_cursor("zendesk") is None  # the turn's row is no cursor yet
+    state.save_review_cursor("zendesk", ReviewCursor(5.0, {}, None), hold_until=clock.now + 60)  # a checkpoint
+    assert not state.take_review_turn("zendesk", clock.now + 60)
+    state.save_review_cursor("zendesk", ReviewCursor(6.0, {}, None))  # the pass ends
+    assert state.take_review_turn("zendesk", clock.now + 60)
+    clock.now += 61  # its holder died: the turn lapses
+    assert state.take_review_turn("zendesk", clock.now + 60)
+    state.release_review_turn("zendesk")
+    assert state.take_review_turn("zendesk", clock.now + 60) and state.review_cursor("zendesk").mark == 6.0

@@ -140,3 +140,27 @@ def test_a_draft_older_than_the_review_horizon_is_still_judged(clock, state, mon
         desk.agent_replies(2)
         clock.advance(minutes=2)
         assert review(connector, state, clock).recorded == 1 and reviewed(state, "intercom") == {"2": "accepted"}
+
+
+def test_a_pass_that_dies_keeps_its_checkpoints_and_frees_the_turn(clock, state, monkeypatch):
+    monkeypatch.setattr("drafting.review_pass.CHECKPOINT_READS", 10)
+    with running("zendesk", clock, monkeypatch) as (desk, connector):
+        add_drafts(desk, state, range(1, 61), created_at=clock.epoch())
+        clock.advance(minutes=2)
+        assert state.take_review_turn("zendesk", clock.epoch() + 60)  # another pass is running: this one waits
+        assert review(connector, state, clock).read == 0 and not desk.ticket_reads()
+        state.release_review_turn("zendesk")
+        read, fetch = [], connector.fetch_ticket
+
+        def dies_at_the_25th(ticket_id):
+            if len(read) == 24:
+                raise MemoryError("worker killed")
+            read.append(ticket_id)
+            return fetch(ticket_id)
+
+        monkeypatch.setattr(connector, "fetch_ticket", dies_at_the_25th)
+        with pytest.raises(MemoryError):
+            review(connector, state, clock)
+        monkeypatch.setattr(connector, "fetch_ticket", fetch)
+        again = review(connector, state, clock)  # the turn was released; 20 reads were checkpointed
+        assert again.read == 60 - 20

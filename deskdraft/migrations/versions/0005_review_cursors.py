@@ -16,9 +16,10 @@ def upgrade() -> None:
     op.create_table(
         "review_cursors",
         sa.Column("account", sa.String(64), primary_key=True),
-        sa.Column("mark", sa.Float, nullable=False),
+        sa.Column("mark", sa.Float),
         sa.Column("seen", sa.Text, nullable=False),
         sa.Column("due_mark", sa.Float),
+        sa.Column("busy_until", sa.Float),
         sa.Column("updated_at", sa.Float, nullable=False),
     )
 
