@@ -13,9 +13,9 @@ Vendor quirks worth knowing:
   `requests_per_minute` every request, retries included, waits for a RequestBudget slot.
 - API auth: the API key as basic-auth user name, password ignored ("X"). Notes default to private, but we always
   send `private: true`; `/reply` is always public. `PUT /tickets/{id}` REPLACES `tags`: escalate sends the union.
-- What changed since a time: GET /api/v2/tickets?updated_since=...&order_by=updated_at&order_type=asc, 100 a page.
-  Freshworks says a list stops after 300 pages (community answer, not in the API reference): past that the walk
-  starts again from the last `updated_at` it saw.
+- What changed since a time: GET /api/v2/tickets?updated_since=...&order_by=updated_at&order_type=asc, 100 a page,
+  each next page asked for from the last `updated_at` seen (so a list never needs page 301: Freshworks says a list
+  stops after 300 pages, in a community answer, not in the API reference).
 - The description is not a conversation: it becomes the first comment, by the requester (by the agent when the
   ticket is an outbound email). Conversation `source` is the only automation hint (see AUTOMATION_SOURCES); a
   contact's entry with `incoming: false` was written on their behalf, so both count as via_api. Another
@@ -49,7 +49,6 @@ from deskdraft.settings import HelpdeskAccount, WebhookSettings
 log = logging.getLogger(__name__)
 
 PER_PAGE = 100  # Freshdesk's maximum; more is a 400
-MAX_PAGES = 300  # a list answers at most this many pages
 STATUS_NAMES = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}  # custom statuses keep their number
 # Conversation source: 0 reply and 2 note in the API samples; 15/16 are "automation_rule"/"automation_rule_forward"
 # in the Helpdesk::Note source list of Freshdesk's old open-source code (not in the v2 docs we found).
@@ -112,15 +111,14 @@ def html_to_text(markup: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def pages(http: httpx.Client, path: str, params: Mapping[str, Any] | None = None, *,
-          max_pages: int | None = None) -> Iterator[Any]:
+def pages(http: httpx.Client, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
     """Every item of a page-numbered list, following `page` until a short page (or no Link rel=next)."""
     page = 1
     while True:
         response = send(http, "GET", path, params={**(params or {}), "page": page, "per_page": PER_PAGE})
         items = response.json()
         yield from items
-        if (len(items) < PER_PAGE and "next" not in response.links) or page == max_pages:
+        if len(items) < PER_PAGE and "next" not in response.links:
             return
         page += 1
 
@@ -233,16 +231,20 @@ class FreshdeskConnector(LazyClient):
             people=self._people(raw, comments, me))
 
     def changed_tickets(self, since: float) -> Iterator[ChangedTicket]:
-        stamp = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # Each next page is asked for as page 1 from the last updated_at seen, not as page N: a ticket updated during
+        # the walk moves to the end of an ascending list and would shift an unread one back onto a page already read.
+        stamp, page = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), 1
         while True:
-            params = {"updated_since": stamp, "order_by": "updated_at", "order_type": "asc"}
-            listed, last = 0, ""
-            for raw in pages(self.http, "/api/v2/tickets", params, max_pages=MAX_PAGES):
-                listed, last = listed + 1, raw.get("updated_at") or last
+            response = self._send("GET", "/api/v2/tickets", params={
+                "updated_since": stamp, "order_by": "updated_at", "order_type": "asc", "page": page,
+                "per_page": PER_PAGE})
+            items = response.json()
+            for raw in items:
                 yield ChangedTicket.from_iso(raw["id"], raw.get("updated_at") or "")
-            if listed < MAX_PAGES * PER_PAGE or not last or last == stamp:
+            if not items or (len(items) < PER_PAGE and "next" not in response.links):
                 return
-            stamp = last  # the list stopped at its page limit: go on from where it stopped
+            last = items[-1].get("updated_at") or stamp
+            stamp, page = (stamp, page + 1) if last == stamp else (last, 1)  # a full page of one second: page on
 
     def _people(self, raw: Mapping[str, Any], comments: Sequence[Comment], me: str) -> tuple[Person, ...]:
         """The requester (from include=requester), then the agents who wrote in the ticket, in id order."""
