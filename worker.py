@@ -307,25 +307,21 @@ def sweep_inbox() -> int:
 
 @celery_app.task(name="worker.review_drafts")
 def review_drafts() -> int:
-    """Re-read tickets whose drafts are not judged yet: agents' replies do not call our webhook, so we look."""
-    from drafting import review
+    """Look for agents' answers to our drafts (they call no webhook of ours): per account, read only the tickets the
+    helpdesk lists as changed since the last pass (drafting/review_pass.py)."""
+    from drafting import review_pass
 
     d = deps()
-    since = time.time() - d.config.autonomy.window_days * 86400
     recorded = 0
-    for account, ticket_id in d.state.tickets_awaiting_review(newer_than=since):
-        connector = d.connectors.get(account)
-        if connector is None:
-            continue
+    for account, connector in d.connectors.items():
         try:
-            ticket = connector.fetch_ticket(ticket_id)
-        except (TransientHelpdeskError, PermanentHelpdeskError) as exc:
-            log.warning("review: %s ticket %s not read: %s", account, ticket_id, exc)
+            report = review_pass.review_account(connector, d.state, d.config.autonomy.accept_after_days)
+        except (TransientHelpdeskError, PermanentHelpdeskError) as exc:  # the cursor stays: the next pass catches up
+            log.warning("review: %s changes not listed: %s", account, exc)
             continue
-        if ticket is not None:
-            recorded += review.observe(ticket, d.state,
-                                       lambda step, **detail: d.state.log(account, ticket_id, step, None, **detail),
-                                       d.config.autonomy.accept_after_days)
+        if report.read or report.failed:
+            log.info("review: %s", report)
+        recorded += report.recorded
     return recorded
 
 

@@ -4,7 +4,9 @@ No code outside connectors/ sees vendor JSON: webhooks and the pipeline only han
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Mapping, Protocol, Sequence
 
 # Written into every note and reply we post, so a re-run can see on the ticket itself that
@@ -88,6 +90,20 @@ class Ticket:
         return refs
 
 
+@dataclass(frozen=True)
+class ChangedTicket:
+    """One entry of a helpdesk's "changed since" listing: which ticket, and when (the helpdesk's clock) it changed."""
+
+    ticket_id: str
+    updated_at: float  # epoch seconds, as the helpdesk stamped it
+
+    @classmethod
+    def from_iso(cls, ticket_id: Any, updated_at: str) -> ChangedTicket:
+        """Zendesk and Freshdesk stamp `2026-11-30T20:42:10Z`; a missing stamp sorts first (it is re-listed)."""
+        when = datetime.fromisoformat(updated_at.replace("Z", "+00:00")).timestamp() if updated_at else 0.0
+        return cls(str(ticket_id), when)
+
+
 class Connector(Protocol):
     """One per helpdesk; built from an account's config, holds its own HTTP client."""
 
@@ -100,6 +116,10 @@ class Connector(Protocol):
                       payload: Mapping[str, Any]) -> TicketEvent | Ignored: ...
 
     def fetch_ticket(self, ticket_id: str) -> Ticket | None: ...  # None: the ticket is gone
+
+    def changed_tickets(self, since: float) -> Iterator[ChangedTicket]: ...
+    # every ticket changed at or after `since` (epoch seconds), through the vendor's incremental listing, all pages;
+    # a ticket may come more than once. The review pass (drafting/review_pass.py) reads only these.
 
     def post_note(self, ticket_id: str, body: str) -> str: ...  # internal; returns the new comment's id
 

@@ -13,6 +13,9 @@ Vendor quirks worth knowing:
   `requests_per_minute` every request, retries included, waits for a RequestBudget slot.
 - API auth: the API key as basic-auth user name, password ignored ("X"). Notes default to private, but we always
   send `private: true`; `/reply` is always public. `PUT /tickets/{id}` REPLACES `tags`: escalate sends the union.
+- What changed since a time: GET /api/v2/tickets?updated_since=...&order_by=updated_at&order_type=asc, 100 a page,
+  each next page asked for from the last `updated_at` seen (so a list never needs page 301: Freshworks says a list
+  stops after 300 pages, in a community answer, not in the API reference).
 - The description is not a conversation: it becomes the first comment, by the requester (by the agent when the
   ticket is an outbound email). Conversation `source` is the only automation hint (see AUTOMATION_SOURCES); a
   contact's entry with `incoming: false` was written on their behalf, so both count as via_api. Another
@@ -31,12 +34,14 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 import httpx
 
-from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
+from connectors.base import ChangedTicket, Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from connectors.payload import numeric_id, path_segment
 from deskdraft.settings import HelpdeskAccount, WebhookSettings
@@ -98,6 +103,18 @@ def parse_triggered_event(text: str) -> tuple[str, str] | None:
 def text_to_html(text: str) -> str:
     """Plain text as escaped HTML, one line per line: customers' and the model's text is never markup."""
     return "<div>" + "<br>".join(html.escape(line) for line in text.split("\n")) + "</div>"
+
+
+def pages(http: httpx.Client, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+    """Every item of a page-numbered list, following `page` until a short page (or no Link rel=next)."""
+    page = 1
+    while True:
+        response = send(http, "GET", path, params={**(params or {}), "page": page, "per_page": PER_PAGE})
+        items = response.json()
+        yield from items
+        if len(items) < PER_PAGE and "next" not in response.links:
+            return
+        page += 1
 
 
 class RequestBudget:
@@ -206,6 +223,22 @@ class FreshdeskConnector(LazyClient):
             tags=tuple(raw.get("tags") or ()),
             extra={k: raw.get(k) for k in ("group_id", "responder_id", "priority", "source", "type")},
             people=self._people(raw, comments, me))
+
+    def changed_tickets(self, since: float) -> Iterator[ChangedTicket]:
+        # Each next page is asked for as page 1 from the last updated_at seen, not as page N: a ticket updated during
+        # the walk moves to the end of an ascending list and would shift an unread one back onto a page already read.
+        stamp, page = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), 1
+        while True:
+            response = self._send("GET", "/api/v2/tickets", params={
+                "updated_since": stamp, "order_by": "updated_at", "order_type": "asc", "page": page,
+                "per_page": PER_PAGE})
+            items = response.json()
+            for raw in items:
+                yield ChangedTicket.from_iso(raw["id"], raw.get("updated_at") or "")
+            if not items or (len(items) < PER_PAGE and "next" not in response.links):
+                return
+            last = items[-1].get("updated_at") or stamp
+            stamp, page = (stamp, page + 1) if last == stamp else (last, 1)  # a full page of one second: page on
 
     def _people(self, raw: Mapping[str, Any], comments: Sequence[Comment], me: str) -> tuple[Person, ...]:
         """The requester (from include=requester), then the agents who wrote in the ticket, in id order."""

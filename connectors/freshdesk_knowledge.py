@@ -14,24 +14,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from connectors.freshdesk import pages
 from connectors.http import send
 from knowledge.chunking import Document, Skipped, Unchanged, html_document, past_ticket_documents
 
-PER_PAGE = 100
 PUBLISHED = 2
 RESOLVED = {4, 5}
-
-
-def _pages(http: Any, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-    """Every item of a page-numbered list, following `page` until a short page (or no Link rel=next)."""
-    page = 1
-    while True:
-        response = send(http, "GET", path, params={**(params or {}), "page": page, "per_page": PER_PAGE})
-        items = response.json()
-        yield from items
-        if len(items) < PER_PAGE and "next" not in response.links:
-            return
-        page += 1
 
 
 def articles(connector: Any, locales: Sequence[str] = ()) -> Iterator[Document]:
@@ -42,7 +30,7 @@ def articles(connector: Any, locales: Sequence[str] = ()) -> Iterator[Document]:
         for folder in send(http, "GET", f"/api/v2/solutions/categories/{category['id']}/folders").json():
             for locale in locales or [""]:
                 suffix = f"/{locale}" if locale else ""
-                for raw in _pages(http, f"/api/v2/solutions/folders/{folder['id']}/articles{suffix}"):
+                for raw in pages(http, f"/api/v2/solutions/folders/{folder['id']}/articles{suffix}"):
                     if raw.get("status") != PUBLISHED:
                         continue
                     source_id = f"{connector.account}:article:{raw['id']}" + (f":{locale.lower()}" if locale else "")
@@ -58,7 +46,7 @@ def past_tickets(connector: Any, *, since: datetime, max_items: int,
     params = {"updated_since": since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
               "order_by": "updated_at", "order_type": "desc"}
     picked: list[tuple[str, str]] = []
-    for raw in _pages(connector.http, "/api/v2/tickets", params):
+    for raw in pages(connector.http, "/api/v2/tickets", params):
         if raw.get("status") in RESOLVED:
             picked.append((str(raw["id"]), raw.get("updated_at") or ""))
             if len(picked) >= max_items:

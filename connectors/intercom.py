@@ -15,6 +15,8 @@ Vendor quirks worth knowing:
 - Bots and campaigns can write as an admin (the spec's example: an `admin` named Operator with an
   `operator+<app>@intercom.io` address); Fin is `bot`. Both are "system", never an agent.
 - 429 carries `X-RateLimit-Reset` (epoch seconds, 10-second windows), no Retry-After: connectors/http waits for it.
+- What changed since a time: POST /conversations/search on `updated_at` (">" is strict, epoch seconds), at most 150
+  a page, the next page by `pagination.starting_after` from `pages.next`. Results carry no parts.
 """
 from __future__ import annotations
 
@@ -24,12 +26,13 @@ import html
 import logging
 import re
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Sequence
 
 import httpx
 
-from connectors.base import Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
+from connectors.base import ChangedTicket, Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from connectors.payload import INTERCOM_ID, ascii_header, last, obj, path_segment, token_id
 from deskdraft.settings import HelpdeskAccount, WebhookSettings
@@ -44,6 +47,7 @@ CONTACT_TYPES = {"user", "lead", "contact"}
 # right after a customer opens a conversation (conversation_operator_replied.json). Kept, they would be the latest
 # comment and hide the customer's question from the pipeline.
 NOTICE_PART_TYPES = {"channel_and_reply_time_expectation"}
+SEARCH_PER_PAGE = 150  # the search endpoint's maximum
 
 
 def _user_created(payload: Mapping[str, Any]) -> str | Ignored:
@@ -184,6 +188,18 @@ class IntercomConnector(LazyClient):
                    "team_assignee_id": raw.get("team_assignee_id") or None,
                    "ai_agent_participated": bool(raw.get("ai_agent_participated")), "parts_truncated": truncated},
             people=self._people([first, *parts], self._requester(raw), me))
+
+    def changed_tickets(self, since: float) -> Iterator[ChangedTicket]:
+        query = {"field": "updated_at", "operator": ">", "value": int(since) - 1}  # ">" is strict: include `since`
+        pagination: dict[str, Any] = {"per_page": SEARCH_PER_PAGE}
+        while True:
+            page = self._send("POST", "/conversations/search", json={"query": query, "pagination": pagination}).json()
+            for raw in page.get("conversations") or []:
+                yield ChangedTicket(str(raw["id"]), float(raw.get("updated_at") or 0))
+            cursor = ((page.get("pages") or {}).get("next") or {}).get("starting_after")
+            if not cursor:
+                return
+            pagination = {"per_page": SEARCH_PER_PAGE, "starting_after": cursor}
 
     @staticmethod
     def _people(parts: Sequence[Mapping[str, Any]], requester: str, me: str) -> tuple[Person, ...]:

@@ -9,6 +9,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    or_,
     select,
     update,
 )
@@ -145,6 +147,24 @@ gate_events = Table(
     Column("evidence", Text, nullable=False),
     Column("at", Float, nullable=False),
 )
+# Per helpdesk account, where the review pass (drafting/review_pass.py) got to in the helpdesk's changed-since list.
+review_cursors = Table(
+    "review_cursors", metadata,
+    Column("account", String(64), primary_key=True),
+    Column("mark", Float),  # the newest updated_at processed, on the helpdesk's clock; NULL until a pass ends
+    Column("seen", Text, nullable=False),  # JSON {ticket id: updated_at read}, for tickets the overlap lists again
+    Column("due_mark", Float),  # acceptance clocks that ran out before this (our clock) were checked
+    Column("busy_until", Float),  # a pass holds the account's turn until then (or until it saves): one at a time
+    Column("updated_at", Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class ReviewCursor:
+    mark: float
+    seen: Mapping[str, float]
+    due_mark: float | None
+
 
 @dataclass(frozen=True)
 class DraftRecord:
@@ -422,12 +442,71 @@ class State:
                 drafts.c.action.in_(["note", "reply"])).order_by(drafts.c.created_at)).mappings().all()
         return [_draft(row) for row in rows]
 
-    def tickets_awaiting_review(self, newer_than: float, limit: int = 200) -> list[tuple[str, str]]:
+    # --- the review pass's cursor and what it looks up ------------------------------------------
+    def review_cursor(self, account: str) -> ReviewCursor | None:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(drafts.c.account, drafts.c.ticket_id).where(
-                drafts.c.outcome.is_(None), drafts.c.action.in_(["note", "reply"]),
-                drafts.c.created_at > newer_than).distinct().limit(limit)).all()
-        return [(r[0], r[1]) for r in rows]
+            row = conn.execute(select(review_cursors).where(review_cursors.c.account == account)).mappings().first()
+        if row is None or row["mark"] is None:
+            return None
+        return ReviewCursor(row["mark"], json.loads(row["seen"]), row["due_mark"])
+
+    def take_review_turn(self, account: str, until: float) -> bool:
+        """One review pass per account at a time, across worker processes (a beat tick can start a pass while the
+        last one still reads). True: the caller holds the turn until `until` or until it saves with no hold."""
+        now, row = self._now(), review_cursors.c
+        with self.engine.begin() as conn:
+            if conn.execute(update(review_cursors).where(
+                    row.account == account, or_(row.busy_until.is_(None), row.busy_until < now)
+            ).values(busy_until=until)).rowcount:
+                return True
+            if conn.execute(select(row.account).where(row.account == account)).first() is not None:
+                return False
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(review_cursors).values(account=account, mark=None, seen="{}", busy_until=until,
+                                                           updated_at=now))
+            return True
+        except IntegrityError:  # another process inserted the row first: its turn
+            return False
+
+    def save_review_cursor(self, account: str, cursor: ReviewCursor, hold_until: float | None = None) -> None:
+        """Store where the pass got to; hold_until keeps the turn (a checkpoint), None ends it."""
+        values = {"mark": cursor.mark, "seen": json.dumps(cursor.seen), "due_mark": cursor.due_mark,
+                  "busy_until": hold_until, "updated_at": self._now()}
+        with self.engine.begin() as conn:
+            if not conn.execute(update(review_cursors).where(review_cursors.c.account == account)
+                                .values(**values)).rowcount:
+                conn.execute(insert(review_cursors).values(account=account, **values))
+
+    def release_review_turn(self, account: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(review_cursors).where(review_cursors.c.account == account).values(busy_until=None))
+
+    def tickets_with_unreviewed_drafts(self, account: str, ticket_ids: Iterable[str]) -> set[str]:
+        """Which of these tickets have a note or reply of ours that no review has judged yet, whatever its age."""
+        wanted, found = sorted({str(t) for t in ticket_ids}), set[str]()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):  # bounded IN lists
+                found.update(conn.execute(select(drafts.c.ticket_id).where(
+                    drafts.c.account == account, drafts.c.ticket_id.in_(wanted[start:start + 500]),
+                    drafts.c.outcome.is_(None), drafts.c.action.in_(["note", "reply"]))).scalars())
+        return found
+
+    def unreviewed_replies_created(self, account: str, after: float | None, until: float) -> set[str]:
+        """Tickets with an unjudged public reply of ours created in (after, until]: whose acceptance clock ran out."""
+        query = select(drafts.c.ticket_id).where(drafts.c.account == account, drafts.c.action == "reply",
+                                                 drafts.c.outcome.is_(None), drafts.c.created_at <= until)
+        if after is not None:
+            query = query.where(drafts.c.created_at > after)
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
+
+    def oldest_unreviewed_draft(self, account: str) -> float | None:
+        from sqlalchemy import func
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.min(drafts.c.created_at)).where(
+                drafts.c.account == account, drafts.c.outcome.is_(None),
+                drafts.c.action.in_(["note", "reply"]))).scalar()
 
     def record_review(self, draft_ref: str, outcome: str, similarity: float, changes: Sequence[str]) -> None:
         with self.engine.begin() as conn:

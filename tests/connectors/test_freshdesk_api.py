@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -332,3 +333,26 @@ def test_the_ticket_names_its_requester_and_agents_for_redaction(fd, fdc):
     people = fdc.fetch_ticket(str(TICKET)).people
     assert [(p.name, p.email, p.role) for p in people] == [
         ("Casey Customer", "casey@example.test", "customer"), ("Avery Agent", None, "agent")]
+
+
+def test_changed_tickets_page_on_from_the_last_updated_at(fd, fdc):
+    # Each next page is page 1 from the last updated_at seen: past Freshdesk's 300-page limit, and a ticket updated
+    # mid-walk (it moves to the end of the ascending list) cannot push an unread one back onto a page already read.
+    fd.max_list_pages = 1
+    seconds = iter(range(10**6))
+    fd._clock = lambda: datetime(2026, 1, 5, tzinfo=UTC) + timedelta(seconds=next(seconds))
+    for n in range(2_000, 2_250):
+        fd.add_ticket(n, f"Question {n}", CUSTOMER, "Where is my parcel?")
+    listing, app = [], fd.app.wsgi_app
+
+    def update_during_the_walk(environ, start_response):
+        if environ["PATH_INFO"] == "/api/v2/tickets":
+            listing.append(environ["QUERY_STRING"])
+            if len(listing) == 2:
+                fd.update_ticket(2_000, priority=3)  # already listed; moves to the end
+        return app(environ, start_response)
+
+    fd.app.wsgi_app = update_during_the_walk
+    changed = list(fdc.changed_tickets(0.0))
+    assert {c.ticket_id for c in changed} >= {str(n) for n in range(2_000, 2_250)}
+    assert len(listing) == 3 and all("page=1&" in q and "order_type=asc" in q for q in listing)

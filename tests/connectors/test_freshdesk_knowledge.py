@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from connectors import freshdesk
 from connectors import freshdesk_knowledge as fk
 from knowledge.chunking import Document, Unchanged
 from knowledge.redact import redact
@@ -51,7 +52,7 @@ def test_search_and_list_answer_like_freshdesk(hd):
 
 
 def test_published_articles_only_with_portal_urls_and_paging(hd, monkeypatch):
-    monkeypatch.setattr(fk, "PER_PAGE", 1)
+    monkeypatch.setattr(freshdesk, "PER_PAGE", 1)  # the page walk is the connector's (freshdesk.pages)
     docs = list(fk.articles(hd.connectors["fd"]))
     assert [d.source_id for d in docs] == ["fd:article:4", "fd:article:6"]
     assert docs[0].url.endswith("/support/solutions/articles/4") and docs[0].locale == ""

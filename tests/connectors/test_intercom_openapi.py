@@ -211,3 +211,16 @@ def test_429_is_undocumented_so_its_body_is_checked_against_the_error_schema(spe
     error_schema = spec.raw["components"]["schemas"]["error"]
     assert list(OAS30Validator(error_schema).iter_errors(limited[0].json())) == []
     assert problems(spec, [r for r in exchanges if r.status_code != 429], set()) == []
+
+
+def test_the_changed_since_search_matches_the_spec_across_pages(spec, fake, connector):
+    # The review pass lists conversations by updated_at (POST /conversations/search, 150 a page, starting_after).
+    since = int(fake.conversation(CONVERSATION)["updated_at"])
+    for n in range(160):
+        fake.add_conversation(str(7_000 + n), CUSTOMER, f"<p>Question {n}</p>")
+    exchanges = capture(connector.http)
+    changed = list(connector.changed_tickets(since))
+    assert {c.ticket_id for c in changed} == {CONVERSATION} | {str(7_000 + n) for n in range(160)}
+    assert all(c.updated_at >= since for c in changed)
+    assert len(exchanges) == 2 and b"starting_after" in exchanges[1].request.content  # 161 conversations: two pages
+    assert problems(spec, exchanges, set()) == []

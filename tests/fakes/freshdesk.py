@@ -17,8 +17,10 @@ tests check the key sets against them. Quirks the fake reproduces on purpose:
 - Solutions: categories → folders → articles (`status` 1 draft, 2 published), shaped like python-freshdesk's
   solution_*.json; a folder's articles in another language are `/articles/{language_code}`.
 - GET /tickets lists without the description, newest `created_at` first by default, only the last 30 days unless
-  `updated_since` is given; `order_by`/`order_type` sort. /search/tickets?query="..." answers {"total", "results"},
-  30 a page, pages 1-10, and understands `status:N`, `updated_at:>'YYYY-MM-DD'` (and <), AND, OR and parentheses.
+  `updated_since` is given; `order_by`/`order_type` sort. It answers at most `max_list_pages` (300) pages: a later
+  page is a 400 (Freshworks' community answer: "a maximum of 300 pages (30000 tickets) will be returned").
+  /search/tickets?query="..." answers {"total", "results"}, 30 a page, pages 1-10, and understands `status:N`,
+  `updated_at:>'YYYY-MM-DD'` (and <), AND, OR and parentheses.
 - A missing record is a 404 with an empty body (UNCONFIRMED; Freshdesk's error bodies are only documented for
   validation errors).
 """
@@ -93,6 +95,7 @@ class FakeFreshdesk:
         self.agent_id = agent_id
         self.domain = domain
         self.rate_limit = rate_limit
+        self.max_list_pages = 300  # GET /tickets
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._contacts: dict[int, dict[str, Any]] = {}
@@ -430,8 +433,9 @@ class FakeFreshdesk:
             items = copy.deepcopy(self._conversations[ticket_id])
         return self._paged(items)
 
-    def _paged(self, items: list[Any]) -> Response:
-        """Freshdesk's page/per_page (default 30, max 100) with a Link rel=next header while more remain."""
+    def _paged(self, items: list[Any], render: Callable[[Any], Any] = lambda item: item) -> Response:
+        """Freshdesk's page/per_page (default 30, max 100) with a Link rel=next header while more remain; `render`
+        makes the answer's copy of the items on the page only (a list of 10,000 tickets is not copied per page)."""
         try:
             page = int(request.args.get("page", 1))
             per_page = int(request.args.get("per_page", DEFAULT_PER_PAGE))
@@ -447,7 +451,7 @@ class FakeFreshdesk:
             query = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
             link = f"{request.base_url}?{urlencode({**query, 'page': page + 1, 'per_page': per_page})}"
             headers["Link"] = f'<{link}>; rel="next"'
-        return _json(items[start:start + per_page], headers=headers)
+        return _json([render(item) for item in items[start:start + per_page]], headers=headers)
 
     @staticmethod
     def _listed(ticket: dict[str, Any]) -> dict[str, Any]:
@@ -471,7 +475,11 @@ class FakeFreshdesk:
                 cutoff = (self._clock() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
                 tickets = [t for t in tickets if t["created_at"] >= cutoff]
             tickets.sort(key=lambda t: (t[order_by], t["id"]), reverse=order_type == "desc")
-            return self._paged([self._listed(t) for t in tickets])
+            page = request.args.get("page", "1")
+            if page.isdigit() and int(page) > self.max_list_pages:
+                limit = self.max_list_pages
+                return _validation("page", f"It should be a Positive Integer less than or equal to {limit}")
+            return self._paged(tickets, self._listed)
 
     _SEARCH_TOKEN = re.compile(r"\s*(\(|\)|AND\b|OR\b|(\w+):([<>]?)'?([\w:-]+)'?)")
 

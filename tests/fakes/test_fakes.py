@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import anthropic
 import httpx
@@ -452,3 +453,18 @@ def test_hold_keeps_a_call_in_flight_until_released(claude):
     worker.join(5)
 
     assert result == {"text": "late"}
+
+
+def test_the_incremental_export_allows_ten_requests_a_minute():
+    now = [datetime(2026, 1, 5, 12, 0, tzinfo=UTC)]
+    fake = FakeZendesk(email=EMAIL, token=TOKEN, clock=lambda: now[0])
+    start = int((now[0] - timedelta(hours=1)).timestamp())
+    with serve(fake.app) as srv, httpx.Client(base_url=srv.url, auth=(f"{EMAIL}/token", TOKEN), timeout=5) as http:
+        answers = [http.get("/api/v2/incremental/tickets/cursor.json", params={"start_time": start})
+                   for _ in range(11)]
+        assert [a.status_code for a in answers] == [200] * 10 + [429]
+        assert answers[-1].headers["Retry-After"] == "60" and answers[-1].json()["error"] == "APIRateLimitExceeded"
+        assert "X-Rate-Limit" in answers[-1].headers
+        now[0] += timedelta(seconds=61)
+        assert http.get("/api/v2/incremental/tickets/cursor.json", params={"start_time": start}).status_code == 200
+    assert fake.errors == []

@@ -19,7 +19,8 @@ tests/connectors/test_zendesk_helpcenter_openapi.py:
   cursor pagination (`meta.has_more`, `meta.after_cursor`, `links.next`).
 - The cursor-based incremental ticket export (/api/v2/incremental/tickets/cursor) needs `start_time` or `cursor`,
   returns tickets ordered by updated_at with `after_cursor`/`end_of_stream`, never the last minute's changes, and
-  refuses a start_time less than a minute old.
+  refuses a start_time less than a minute old. It allows 10 requests a minute (Zendesk's incremental export limit,
+  on the fake's clock; `export_limit=None` lifts it): the 11th is a 429 with Retry-After.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import hashlib
 import hmac
 import html
 import json
+import math
 import re
 import threading
 import uuid
@@ -48,6 +50,7 @@ STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 CUSTOM_STATUS_IDS = {status: 9_000 + n for n, status in enumerate(STATUSES)}
 ROLES = ("end-user", "agent", "admin")
 MAX_PAGE_SIZE = 100
+EXPORT_LIMIT = 10  # incremental export requests a minute
 
 ERROR_BODIES: dict[int, dict[str, Any]] = {
     400: {"error": "InvalidEndpoint", "description": "Bad request"},
@@ -114,11 +117,13 @@ class FakeZendesk:
 
     def __init__(self, email: str = "bot@acme.test", token: str = "tok", *, agent_user_id: int = 90_001,
                  agent_name: str = "Deskdraft Assistant", rate_limit: int = 700,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, export_limit: int | None = EXPORT_LIMIT) -> None:
         self.email = email
         self.token = token
         self.agent_user_id = agent_user_id
         self.rate_limit = rate_limit
+        self.export_limit = export_limit
+        self._exports: list[float] = []  # when each incremental export request of the last minute came
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._users: dict[int, dict[str, Any]] = {}
@@ -591,6 +596,14 @@ class FakeZendesk:
     def _incremental_tickets(self) -> Response:
         args = request.args
         now = self._clock().timestamp()
+        if self.export_limit is not None:
+            with self._lock:
+                self._exports = [t for t in self._exports if t > now - 60]
+                if len(self._exports) >= self.export_limit:
+                    limited = _error(429)
+                    limited.headers["Retry-After"] = str(max(1, math.ceil(self._exports[0] + 60 - now)))
+                    return limited
+                self._exports.append(now)
         try:
             per_page = min(max(int(args.get("per_page", 1000)), 1), 1000)
             if "cursor" in args:
