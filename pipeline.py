@@ -227,7 +227,7 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         if fresh is None or fresh.latest is None or fresh.latest.id != ticket.latest.id:
             audit("skipped", reason="the ticket changed while we drafted: not replying publicly", ref=ref)
             return Outcome(SUPERSEDED, ref)
-        body = notes.public_reply(verdict.text, config.drafting.assistant_name, config.brand.name)
+        body = notes.public_reply(verdict.text, config.drafting.assistant_name, config.brand.name, routed.language)
         plan.update(kind="public_reply", where="public_reply")
 
         def post() -> str | None:
