@@ -14,7 +14,7 @@ GOOD = ('language: de\ndisclosure: "Hallo, hier ist {assistant} von {brand}."\n'
 
 
 def test_every_required_language_has_a_template():
-    assert REQUIRED <= reply_templates.languages()
+    assert reply_templates.languages() >= REQUIRED
 
 
 @pytest.mark.parametrize("language", sorted(REQUIRED))
@@ -55,14 +55,14 @@ def test_an_unknown_language_falls_back_to_english_words_and_is_never_public():
 def test_a_bad_template_stops_the_load_naming_the_file(tmp_path, text, problem):
     (tmp_path / "en.yaml").write_text(GOOD.replace("language: de", "language: en"), encoding="utf-8")
     (tmp_path / "de.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(TemplateError, match="de.yaml") as raised:
+    with pytest.raises(TemplateError, match=r"de\.yaml") as raised:
         load(tmp_path)
     assert problem in str(raised.value)
 
 
 def test_english_must_be_there_to_fall_back_to(tmp_path):
     (tmp_path / "de.yaml").write_text(GOOD, encoding="utf-8")
-    with pytest.raises(TemplateError, match="en.yaml is missing"):
+    with pytest.raises(TemplateError, match=r"en\.yaml is missing"):
         load(tmp_path)
     (tmp_path / "en.yaml").write_text(GOOD.replace("language: de", "language: en"), encoding="utf-8")
     assert set(load(tmp_path)) == {"de", "en"}
