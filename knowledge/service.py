@@ -13,7 +13,7 @@ class Retriever:
 
     `Retriever(config)(query)` searches everything (no scope filter); a helpdesk account's drafts should go through
     `for_account(account)` (or pass `account=`), which sees the shared documents (scope "") plus the account's own
-    `knowledge_scope`. `locale` (the ticket's or the customer's language) keeps passages in that language or in none.
+    `knowledge_scope`. `locale` (the customer's language) puts an article's version in that language first.
     """
 
     def __init__(self, config: Config, previous: "Retriever | None" = None) -> None:
