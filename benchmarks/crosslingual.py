@@ -93,18 +93,14 @@ def german_first(store: KnowledgeStore, data: dict[str, Any]) -> tuple[int, int,
     return len(asked), first, r1 / len(asked), r5 / len(asked)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--embedding", default="minilm-int8")
-    parser.add_argument("--languages", nargs="*", default=None)
-    parser.add_argument("--threads", type=int, default=0)
-    args = parser.parse_args()
+def report(embedding: str, languages: Sequence[str] | None = None, threads: int = 0) -> None:
+    """Print the per-language table and the German-first figure."""
     data = load()
-    languages = args.languages or data["languages"]
+    languages = languages or data["languages"]
     with tempfile.TemporaryDirectory(prefix="deskdraft-xlingual-") as tmp:
-        with open_store(str(Path(tmp) / "en"), None, "xlingual-en", args.embedding, args.threads) as store:
+        with open_store(str(Path(tmp) / "en"), None, "xlingual-en", embedding, threads) as store:
             seconds = fill(store, documents(data))
-            print(f"Cross-lingual retrieval, {args.embedding}: {len(data['articles'])} English articles "
+            print(f"Cross-lingual retrieval, {embedding}: {len(data['articles'])} English articles "
                   f"({store.count()} chunks embedded in {seconds:.0f} s), {len(data['queries'])} questions per "
                   f"language, top {DEPTH} passages")
             print(f"{'language':9} {'R@1':>6} {'R@5':>6}   before (locale as a filter): R@1   R@5")
@@ -114,11 +110,20 @@ def main() -> None:
                 b1, b5 = recall(store, data, language, as_filter=True)
                 ms = (time.perf_counter() - started) * 1000 / (2 * len(data["queries"]))
                 print(f"{language:9} {r1:6.3f} {r5:6.3f}   {'':28}{b1:5.3f} {b5:5.3f}   ({ms:.0f} ms/question)")
-        with open_store(str(Path(tmp) / "de"), None, "xlingual-de", args.embedding, args.threads) as store:
+        with open_store(str(Path(tmp) / "de"), None, "xlingual-de", embedding, threads) as store:
             fill(store, documents(data, german=True))
             asked, first, r1, r5 = german_first(store, data)
             print(f"With German versions of {len(data['german_articles'])} articles: {first}/{asked} German "
                   f"questions about them get the German version first; article R@1 {r1:.3f}, R@5 {r5:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--embedding", default="minilm-int8")
+    parser.add_argument("--languages", nargs="*", default=None)
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args()
+    report(args.embedding, args.languages, args.threads)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks import datasets  # noqa: E402
+from benchmarks import datasets
 
 ARTICLE_CHARS = 1000
 OUT = Path(__file__).with_name("crosslingual_faq.json")
