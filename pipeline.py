@@ -18,7 +18,7 @@ from deskdraft.state import InboxEvent, State
 from drafting import checks, gate, notes, output_guard, prompts, review
 from drafting import confidence as conf
 from drafting.claude import Drafter, MalformedDraft
-from drafting.routing import IntentSpec, Route, route
+from drafting.intents.routing import IntentSpec, Route, route
 from knowledge.redact import Redactor, find_placeholders
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Deps:
     connectors: Mapping[str, Connector]
     retrieve: Callable[..., Sequence[Any]]  # (query, account=..., locale=...) → passages, best first
     drafter: Drafter | None  # None: no ANTHROPIC_API_KEY, retrieval-only notes
-    router: Any = None  # drafting.router.IntentRouter, None until intents with examples are configured
+    router: Any = None  # drafting.intents.classifier.IntentRouter, None until intents with examples are configured
     safety: Any = None  # drafting.safety.SafetyNet
     clock: Callable[[], float] = field(default=time.time)
 
