@@ -78,10 +78,12 @@ def fingerprint(intents: Sequence[IntentSpec], past: Sequence[tuple[str, str]], 
 
 
 def embedder(name: str, threads: int = 0) -> Callable[[Sequence[str]], np.ndarray]:
+    """The query side of embedding `name`: customer messages are questions, and retrieval embeds them the same way,
+    so one vector per ticket serves both."""
     from knowledge.embeddings import build_embedding
 
     function = build_embedding(name, threads)
-    return lambda texts: np.asarray(function(list(texts)), dtype=np.float32)
+    return lambda texts: np.asarray(function.embed_query(list(texts)), dtype=np.float32)
 
 
 def load_or_train(config: Config, embed: Embed | None = None) -> IntentRouter | None:
