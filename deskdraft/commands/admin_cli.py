@@ -45,11 +45,12 @@ def _parse_day(value: str | None, default: float) -> float:
 def intent_rows(config: Config, state, now: float) -> list[dict]:
     """Per intent: volume, what we did, review numbers, gate state and why (the report's table)."""
     from drafting import gate, prompts
+    from knowledge.epoch import knowledge_epoch
 
     window = config.autonomy.window_days
     since = now - window * 86400
     epoch = {"prompt": ("prompt_version", prompts.version()), "model": ("model", config.anthropic.model),
-             "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
+             "knowledge": ("knowledge_snapshot", knowledge_epoch(config))}
     measured_epoch = dict(epoch[name] for name in config.autonomy.restart_on)
     summary = state.draft_summary(since)
     public_outcomes = _public_outcomes(state.drafts_between(since, now + 1))
