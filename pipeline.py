@@ -18,7 +18,8 @@ from deskdraft.state import InboxEvent, State
 from drafting import checks, gate, notes, output_guard, prompts, review
 from drafting import confidence as conf
 from drafting.claude import Drafter, MalformedDraft
-from drafting.routing import IntentSpec, Route, route
+from drafting.intents.routing import IntentSpec, Route, route
+from knowledge.epoch import knowledge_epoch
 from knowledge.redact import Redactor, find_placeholders
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class Deps:
     connectors: Mapping[str, Connector]
     retrieve: Callable[..., Sequence[Any]]  # (query, account=..., locale=...) → passages, best first
     drafter: Drafter | None  # None: no ANTHROPIC_API_KEY, retrieval-only notes
-    router: Any = None  # drafting.router.IntentRouter, None until intents with examples are configured
+    router: Any = None  # drafting.intents.classifier.IntentRouter, None until intents with examples are configured
     safety: Any = None  # drafting.safety.SafetyNet
     clock: Callable[[], float] = field(default=time.time)
 
@@ -212,7 +213,7 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
 
     plan: dict[str, Any] = {"intent": routed.intent, "confidence": draft.confidence, "reply": draft.reply,
                             "language": routed.language, "prompt_version": prompts.version(), "model": model,
-                            "knowledge_snapshot": config.autonomy.knowledge_snapshot}
+                            "knowledge_snapshot": knowledge_epoch(config)}
     if decision.action == gate.ESCALATE:
         why = [*decision.reasons, *filter(None, [store_problem])]
         body = notes.handoff_note(ref, why, routed, draft.confidence, [c.body for c in [*earlier, *burst]],
@@ -425,7 +426,7 @@ def measurement_epoch(config: Config, deps: Deps) -> dict[str, str]:
     """Which drafts count toward an intent's override rate: those made under today's prompt/model/knowledge."""
     values = {"prompt": ("prompt_version", prompts.version()),
               "model": ("model", deps.drafter.model if deps.drafter else ""),
-              "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
+              "knowledge": ("knowledge_snapshot", knowledge_epoch(config))}
     return dict(values[name] for name in config.autonomy.restart_on)
 
 

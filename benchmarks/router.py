@@ -1,6 +1,6 @@
 """Intent router on Banking77: accuracy, calibration, coverage, training time and risky recall.
 
-Trains drafting.router on train.csv with the production embedding (minilm-int8) and reports on
+Trains drafting.intents on train.csv with the production embedding (minilm-int8) and reports on
 test.csv: full-data and 10-shot accuracy, the coverage/accuracy curve when predictions under a
 probability threshold go to humans, and how many risky test messages the AI would have answered
 (router says a risky intent, a risky intent is in the top 3, the safety net fires, or the
@@ -27,8 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import datasets
-from drafting.router import IntentRouter
-from drafting.routing import RISKY_FLOOR, IntentSpec, decide_intent, route
+from drafting.intents import training
+from drafting.intents.classifier import IntentRouter
+from drafting.intents.routing import RISKY_FLOOR, IntentSpec, decide_intent, route
 from drafting.safety import SafetyNet
 from knowledge.embeddings import build_embedding
 
@@ -140,7 +141,7 @@ def main() -> None:
           f"max |difference| vs production vectors: {same:.1e}")
 
     embed = production
-    router, t_fit = timed(IntentRouter.fit, x_train, train_y, lambda texts: np.asarray(embed(list(texts))))
+    router, t_fit = timed(training.fit, x_train, train_y, lambda texts: np.asarray(embed(list(texts))))
     print(f"fit (logistic regression + temperature from one held-out fifth): {t_fit:.1f} s; "
           f"temperature {router.temperature:.3f} fitted on {router.calibrated_on} held-out examples; "
           f"out-of-scope similarity floor {router.min_similarity:.3f}")
@@ -165,7 +166,7 @@ def main() -> None:
         rng = np.random.default_rng(seed)
         picked = np.concatenate([rng.choice(np.flatnonzero(train_y == c), SHOTS, replace=False)
                                  for c in sorted(set(train_y))])
-        few = IntentRouter.fit(x_train[picked], train_y[picked], router.embed)
+        few = training.fit(x_train[picked], train_y[picked], router.embed)
         p = few.proba_of_vectors(x_test)
         ok = np.array(few.classes)[p.argmax(axis=1)] == test_y
         few_accuracy.append(ok.mean())
@@ -220,7 +221,7 @@ def main() -> None:
     slips = dict.fromkeys((0.0, 0.5), 0)
     slipped_texts = []
     for fold_train, held in StratifiedKFold(5, shuffle=True, random_state=0).split(x_train, train_y):
-        fold = IntentRouter.fit(x_train[fold_train], train_y[fold_train], router.embed)
+        fold = training.fit(x_train[fold_train], train_y[fold_train], router.embed)
         p = fold.proba_of_vectors(x_train[held])
         s = fold.similarity_of_vectors(x_train[held])
         for threshold in slips:

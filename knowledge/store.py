@@ -136,7 +136,7 @@ class KnowledgeStore:
 
     def embed_query(self, text: str) -> list[float]:
         """The query's embedding, with the collection's own embedding function."""
-        return [float(x) for x in self._embedding([text])[0]]
+        return [float(x) for x in self._embedding.embed_query([text])[0]]
 
     def query(self, text: str, k: int, where: dict | None = None, *,
               embedding: Sequence[float] | None = None) -> list[Passage]:

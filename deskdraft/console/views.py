@@ -107,8 +107,9 @@ def _when(ts: float | None) -> str:
 def measured_epoch(config: Any) -> dict[str, str]:
     """The prompt/model/knowledge values a review must have been made under to count (as `report` counts)."""
     from drafting import prompts
+    from knowledge.epoch import knowledge_epoch
     values = {"prompt": ("prompt_version", prompts.version()), "model": ("model", config.anthropic.model),
-              "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
+              "knowledge": ("knowledge_snapshot", knowledge_epoch(config))}
     return dict(values[name] for name in config.autonomy.restart_on)
 
 

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from drafting.router import IntentRouter, training_set
-from drafting.routing import UNKNOWN, Route, decide_intent, route
+from drafting.intents.classifier import IntentRouter
+from drafting.intents.routing import UNKNOWN, Route, decide_intent, route
+from drafting.intents.training import train, training_set
 from drafting.safety import SafetyNet
 from tests.drafting.test_router import INTENTS, hash_embed
 
@@ -11,7 +12,7 @@ MIN_P = 0.5
 
 @pytest.fixture(scope="module")
 def router() -> IntentRouter:
-    return IntentRouter.train(*training_set(INTENTS), hash_embed)
+    return train(*training_set(INTENTS), hash_embed)
 
 
 @pytest.fixture(scope="module")

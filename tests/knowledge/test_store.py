@@ -94,7 +94,8 @@ def test_bad_arguments(kwargs, message):
 
 
 def test_unknown_embedding_name(tmp_path):
-    with pytest.raises(ValueError, match=r"unknown embedding 'bert'; choose one of \['hash', 'minilm-int8'\]"):
+    names = r"\['hash', 'minilm-int8', 'multilingual-e5-small'\]"
+    with pytest.raises(ValueError, match=rf"unknown embedding 'bert'; choose one of {names}"):
         open_store(str(tmp_path), None, "kb-x", "bert")
 
 

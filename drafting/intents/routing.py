@@ -25,7 +25,7 @@ from drafting.safety import RiskHit, SafetyNet, asks_for_human, flags_of, hidden
 from drafting.sentiment import assess
 
 if TYPE_CHECKING:
-    from drafting.router import IntentRouter
+    from drafting.intents.classifier import IntentRouter
 
 UNKNOWN = "unknown"
 RISKY_TOP_K = 3
