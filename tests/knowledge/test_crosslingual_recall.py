@@ -12,8 +12,10 @@ from benchmarks.crosslingual import PREFIX, articles, documents, fill, load
 from knowledge.retrieve import article_key, retrieve
 from knowledge.store import open_store
 
-EMBEDDING = "minilm-int8"
-FLOOR_R5 = {"en": 0.9, "de": 0.6, "sv": 0.5}  # measured (see test) minus a margin for the noisy machine
+EMBEDDING = "multilingual-e5-small"  # the shipped default (knowledge.embedding)
+# Measured on this slice: 20 of 20 in every language (minilm-int8, English-only: de 15, sv 15). German and Swedish
+# stand for the rest here; the benchmark covers all eight.
+FLOOR_R5 = {"de": 0.85, "sv": 0.85}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,7 @@ def test_a_german_question_gets_the_german_version_first_and_an_english_one_the_
         first = [retrieve(store, q[language], k=5, min_score=-1.0, locale=language) for q in asked]
         right = sum(bool(p) and p[0].source_id == f"{PREFIX}{q['article']}{suffix}" for p, q in zip(first, asked,
                                                                                                        strict=True))
-        assert right >= 0.7 * len(asked), (language, right, len(asked))
+        assert right >= 0.8 * len(asked), (language, right, len(asked))  # measured: 10 of 10 for both
         # Never two language versions of one article: a place in the top k would be wasted on a translation.
         for passages in first:
             versions = {(article_key(p), p.locale) for p in passages}
