@@ -74,12 +74,16 @@ def retrieve(
     locale: str | None = None,
     scope: str | None = None,
     hybrid: bool = False,
+    embedding: Sequence[float] | None = None,
 ) -> list[Passage]:
-    """Return up to k passages for query, best first, none scoring below min_score."""
+    """Return up to k passages for query, best first, none scoring below min_score.
+
+    embedding: the query's vector when the caller has it already (routing embedded the ticket with the store's
+    model): the ticket is embedded once, not once for routing and again here."""
     if not query.strip() or k <= 0 or (kinds is not None and not kinds):
         return []
     allowed = filters(kinds, locale, scope)
-    embedding = store.embed_query(query)
+    embedding = store.embed_query(query) if embedding is None else [float(x) for x in embedding]
     if not hybrid:
         passages = [p for p in _nearest(store, query, k, allowed, embedding) if p.score >= min_score]
         return sorted(passages, key=lambda p: p.score, reverse=True)
