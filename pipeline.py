@@ -174,7 +174,8 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
     else:
         started = time.perf_counter()
         passages = list(deps.retrieve(f"{ticket.subject}\n{latest_text}"[-2000:],
-                                      account=config.helpdesks[ticket.account], locale=routed.language))
+                                      account=config.helpdesks[ticket.account], locale=routed.language,
+                                      embedding=reusable_vector(routed, deps.router, config)))
         audit("retrieved", passages=[{"id": p.id, "score": round(p.score, 3), "kind": p.kind} for p in passages],
               ms=round((time.perf_counter() - started) * 1000, 1))
         draft = _draft(ticket, passages, routed, deps, audit)
@@ -420,6 +421,13 @@ def needs_human_reasons(draft: _Draft, passages: Sequence[Any], config: Config) 
     if draft.confidence is not None and draft.confidence < config.drafting.needs_human_below:
         reasons.append(f"confidence {draft.confidence:.2f} is under {config.drafting.needs_human_below:.2f}")
     return reasons
+
+
+def reusable_vector(routed: Route, router: Any, config: Config) -> Any:
+    """The vector routing embedded the ticket with, when the store's model made it (else retrieval embeds)."""
+    if routed.query_vector is not None and getattr(router, "embedding_name", "") == config.knowledge.embedding:
+        return routed.query_vector
+    return None
 
 
 def measurement_epoch(config: Config, deps: Deps) -> dict[str, str]:

@@ -76,9 +76,13 @@ def retrieve(
     locale: str | None = None,
     scope: str | None = None,
     hybrid: bool = False,
+    embedding: Sequence[float] | None = None,
 ) -> list[Passage]:
     """Return up to k passages for query, best first, none scoring below min_score; locale (the customer's
-    language) puts an article's version in that language in the place of its other versions."""
+    language) puts an article's version in that language in the place of its other versions.
+
+    embedding: the query's vector when the caller has it already (routing embedded the ticket with the store's
+    model): the ticket is embedded once, not once for routing and again here."""
     if not query.strip() or k <= 0 or (kinds is not None and not kinds):
         return []
     from knowledge.store import language_of
@@ -86,7 +90,7 @@ def retrieve(
     allowed = filters(kinds, scope)
     language = language_of(locale or "")
     depth = k * TRANSLATION_POOL if language else k
-    embedding = store.embed_query(query)
+    embedding = store.embed_query(query) if embedding is None else [float(x) for x in embedding]
     if not hybrid:
         ranked = sorted(_nearest(store, query, depth, allowed, embedding), key=lambda p: p.score, reverse=True)
     else:

@@ -55,7 +55,7 @@ class Retriever:
             return self._store
 
     def __call__(self, query: str, *, account: HelpdeskAccount | None = None, locale: str | None = None,
-                 kinds: Any = None) -> list[Any]:
+                 kinds: Any = None, embedding: Any = None) -> list[Any]:
         from knowledge.retrieve import retrieve
 
         k = self._config.knowledge
@@ -63,7 +63,7 @@ class Retriever:
         store = self.store()
         try:
             return retrieve(store, query, k=k.top_k, min_score=k.min_score, kinds=kinds, locale=locale,
-                            scope=scope, hybrid=k.hybrid)
+                            scope=scope, hybrid=k.hybrid, embedding=embedding)
         except Exception as exc:
             if getattr(store, "_closed", False):  # a reload closed it under a run in flight: retry on the new one
                 raise RetrievalUnavailable("the knowledge store was replaced by a config reload") from exc
@@ -76,8 +76,9 @@ class Retriever:
         return knowledge_store_health(self._config, self.store())
 
     def for_account(self, account: HelpdeskAccount) -> Callable[..., list[Any]]:
-        """query (and locale=) → passages this account may be grounded on."""
-        return lambda query, locale=None, kinds=None: self(query, account=account, locale=locale, kinds=kinds)
+        """query (and locale=, kinds=, embedding=) → passages this account may be grounded on."""
+        return lambda query, locale=None, kinds=None, embedding=None: self(query, account=account, locale=locale,
+                                                                           kinds=kinds, embedding=embedding)
 
     def close(self) -> None:
         with self._lock:

@@ -20,6 +20,8 @@ from filelock import FileLock, Timeout
 
 from knowledge.chunking import Chunk
 from knowledge.embeddings import build_embedding  # also registers our embedding functions with Chroma
+from knowledge.reembed import Progress, finish_interrupted, log_progress
+from knowledge.reembed import reembed as reembed_collection
 from knowledge.retrieve import Passage
 
 LOCK_NAME = ".deskdraft.lock"
@@ -38,8 +40,11 @@ class KnowledgeStore:
     """One Chroma collection of chunks, embedded (path) or on a Chroma server (url)."""
 
     def __init__(
-        self, *, path: str | None, url: str | None, collection: str, embedding: EmbeddingFunction[Documents]
+        self, *, path: str | None, url: str | None, collection: str, embedding: EmbeddingFunction[Documents],
+        reembed: Progress | None = None,
     ) -> None:
+        """reembed: a collection built with another embedding is embedded again with this one, reporting progress
+        here (knowledge/reembed.py); None refuses to open it."""
         if (path is None) == (url is None):
             raise ValueError("give the store exactly one of path (embedded Chroma) or url (Chroma server)")
         if len(collection) < 3:
@@ -63,15 +68,23 @@ class KnowledgeStore:
                 _unlock(self._lock)
                 raise
         try:
-            self._collection = self._client.get_or_create_collection(collection, embedding_function=embedding)
+            finish_interrupted(self._client, collection)
+            for attempt in (1, 2):
+                try:
+                    self._collection = self._client.get_or_create_collection(collection, embedding_function=embedding)
+                    break
+                except ValueError as exc:
+                    if reembed is None or "conflict" not in str(exc) or attempt == 2:
+                        raise
+                    reembed_collection(self._client, collection, embedding, reembed)
             _check_space(self._collection.configuration, collection)
         except ValueError as exc:
             self.close()
             if "conflict" in str(exc):  # chromadb's wording when the persisted EF differs
                 raise ValueError(
                     f"collection {collection!r} at {self.location} was built with another embedding than "
-                    f"{embedding.name()!r}; use the embedding it was built with, or a new collection name "
-                    f"and ingest again ({exc})"
+                    f"{embedding.name()!r}; use the embedding it was built with, or open it with open_store, which "
+                    f"embeds it again ({exc})"
                 ) from exc
             raise
         except BaseException:
@@ -204,14 +217,19 @@ class KnowledgeStore:
 
 
 def open_store(
-    path: str | None, url: str | None, collection: str, embedding_name: str, threads: int = 0
+    path: str | None, url: str | None, collection: str, embedding_name: str, threads: int = 0,
+    progress: Progress | None = None,
 ) -> KnowledgeStore:
-    """Open the store: a Chroma server when url is set, else the embedded directory at path."""
+    """Open the store: a Chroma server when url is set, else the embedded directory at path.
+
+    A store built with another embedding (knowledge.embedding was changed) is re-embedded first, reporting to
+    progress (default: a log line every 10 seconds)."""
     return KnowledgeStore(
         path=None if url else path,
         url=url or None,
         collection=collection,
         embedding=build_embedding(embedding_name, threads),
+        reembed=progress or log_progress(embedding_name),
     )
 
 

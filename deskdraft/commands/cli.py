@@ -53,8 +53,16 @@ def _open_store(config: Config):
     from knowledge.store import StoreBusy, open_store
 
     k = config.knowledge
+
+    def reembedding(done: int, total: int) -> None:  # only called when knowledge.embedding was changed
+        if done == 0:
+            click.echo(f"The store was built with another embedding: embedding {total} chunks with {k.embedding}")
+        if done == total or done % 1024 == 0:
+            click.echo(f"  {done}/{total} chunks")
+
     try:
-        return open_store(None if k.url else config.chroma_path, k.url, k.collection, k.embedding, k.threads)
+        return open_store(None if k.url else config.chroma_path, k.url, k.collection, k.embedding, k.threads,
+                          progress=reembedding)
     except StoreBusy as exc:
         raise click.ClickException(str(exc)) from None
 

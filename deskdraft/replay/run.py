@@ -106,7 +106,8 @@ class ShadowRunner:
             routed = route(latest, [c.body for c in earlier], deps.router, deps.safety,
                            config.routing.min_probability, intents=specs)
             passages = list(deps.retrieve(f"{ticket.subject}\n{latest}"[-2000:], account=account,
-                                          locale=routed.language))
+                                          locale=routed.language,
+                                          embedding=pipeline.reusable_vector(routed, deps.router, config)))
         steps: dict[str, dict[str, Any]] = {}
         draft = pipeline._draft(ticket, passages, routed, deps,  # the live drafting step, reused as is
                                 lambda step, **detail: steps.__setitem__(step, detail))

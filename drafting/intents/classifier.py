@@ -51,7 +51,7 @@ class IntentRouter:
 
     def __init__(self, classes: Sequence[str], coef: np.ndarray, intercept: np.ndarray, temperature: float,
                  embed: Embed, probe: np.ndarray | None = None, calibrated_on: int = 0, trained_on: int = 0,
-                 examples: np.ndarray | None = None, min_similarity: float = 0.0) -> None:
+                 examples: np.ndarray | None = None, min_similarity: float = 0.0, embedding_name: str = "") -> None:
         self.classes = [str(c) for c in classes]
         self.coef = np.asarray(coef, dtype=np.float32)
         self.intercept = np.asarray(intercept, dtype=np.float32)
@@ -64,6 +64,7 @@ class IntentRouter:
         self.examples = np.zeros((0, self.coef.shape[1]), np.float32) if examples is None else \
             np.asarray(examples, dtype=np.float32)
         self.min_similarity = float(min_similarity)  # nearest-example similarity under which a text is out of scope
+        self.embedding_name = embedding_name  # the knowledge.embedding `embed` is the query side of ("": unknown)
 
     def logits(self, vectors: np.ndarray) -> np.ndarray:
         vectors = np.asarray(vectors, dtype=np.float32)

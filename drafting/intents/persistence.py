@@ -98,10 +98,13 @@ def load_or_train(config: Config, embed: Embed | None = None) -> IntentRouter | 
     path = Path(config.data_dir) / "router" / f"router-{fingerprint(intents, past, config.knowledge.embedding)}.npz"
     if path.exists():
         try:
-            return load(path, embed)
+            router = load(path, embed)
+            router.embedding_name = config.knowledge.embedding
+            return router
         except (ValueError, OSError, KeyError) as exc:
             log.warning("retraining the intent router: %s", exc)
     router = train(texts, labels, embed)
+    router.embedding_name = config.knowledge.embedding
     save(router, path)
     log.info("intent router trained on %d examples of %d intents", len(texts), len(set(labels)))
     return router
