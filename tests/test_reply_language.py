@@ -88,11 +88,12 @@ def _ingest(config, tmp_path) -> None:
 
 def _open_gate(deps) -> None:
     from drafting import prompts
+    from knowledge.epoch import knowledge_epoch
 
     for n in range(5):
         ref = f"zendesk:seed:{n}"
         deps.state.record_draft(ref, "zendesk", f"seed-{n}", INTENT, "note", str(n), 0.9, REPLIES["en"], "en",
-                                prompts.version(), deps.drafter.model, deps.config.autonomy.knowledge_snapshot)
+                                prompts.version(), deps.drafter.model, knowledge_epoch(deps.config))
         deps.state.record_review(ref, "accepted", 1.0, ())
 
 
