@@ -132,7 +132,8 @@ def sync(source_name: str | None, full: bool) -> None:
 @knowledge_cli.command("search")
 @click.argument("question")
 @click.option("-k", "top_k", type=int, default=None, help="How many passages (default: knowledge.top_k).")
-@click.option("--locale", default=None, help="The customer's language (en, de-DE...): an article's version in it comes first.")
+@click.option("--locale", default=None,
+              help="The customer's language (en, de-DE...): an article's version in it comes first.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["article", "policy", "past_ticket"]),
               help="Only these kinds (repeatable).")
 @click.option("--account", default=None, help="Search as this helpdesk account sees it (its knowledge_scope).")
