@@ -1,7 +1,9 @@
 """Search the knowledge store for passages to ground a draft on: filtered by kind, locale and scope, best first.
 
 The score a caller sees is always the cosine similarity of the query and the chunk (1 - cosine distance, in
-[-1, 1]), so `min_score` keeps one meaning whether or not keyword search took part in the ranking.
+[-1, 1]), so `min_score` keeps one meaning whether or not keyword search took part in the ranking. For a model
+whose cosines sit elsewhere (multilingual-e5-small) the store maps them linearly onto MiniLM's scale
+(MultilingualE5.score_scale), so `min_score` also keeps its meaning across embedding models.
 
 Hybrid (hybrid=True) ranks the union of the vector and BM25 candidates by cosine + HYBRID_WEIGHT x (BM25 / best BM25):
 a nudge toward passages that share the query's exact words (product names, error codes). On StackFAQ it neither
