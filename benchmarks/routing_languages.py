@@ -71,26 +71,38 @@ def measure(name: str, config, oos: list[str]) -> None:
           f"out-of-scope floor {router.min_similarity:.3f}, min_probability {threshold}")
     print("| language | top-1 accuracy | vs English | answered | accuracy on answered |")
     print("|---|---|---|---|---|")
-    english = None
+    scored = {}
     for language in LANGUAGES:
-        vectors = embed([row[language] for row in rows])
-        classes, probabilities, similarity = router.scores_of_vectors(vectors)
-        top = np.array(classes)[probabilities.argmax(axis=1)]
+        classes, probabilities, similarity = router.scores_of_vectors(embed([row[language] for row in rows]))
+        scored[language] = (np.array(classes)[probabilities.argmax(axis=1)], probabilities, similarity)
+    oos_scored = router.scores_of_vectors(embed(oos))[1:] if oos else None
+
+    def answered(probabilities, similarity, floor: float) -> np.ndarray:
+        return np.array([decide_intent(router.classes, row, risky, threshold, similarity=float(s),
+                                       min_similarity=floor).intent != "unknown"
+                         for row, s in zip(probabilities, similarity, strict=True)])
+
+    english = float((scored["en"][0] == truth).mean())
+    for language, (top, probabilities, similarity) in scored.items():
         accuracy = float((top == truth).mean())
-        english = accuracy if english is None else english
-        made = [decide_intent(classes, row, risky, threshold, similarity=float(s), min_similarity=router.min_similarity)
-                for row, s in zip(probabilities, similarity, strict=True)]
-        answered = np.array([d.intent != "unknown" for d in made])
-        on_answered = float((top[answered] == truth[answered]).mean()) if answered.any() else float("nan")
+        sent = answered(probabilities, similarity, router.min_similarity)
+        on_answered = float((top[sent] == truth[sent]).mean()) if sent.any() else float("nan")
         flag = "" if accuracy >= TARGET * english else "  (under 85% of English)"
-        print(f"| {language} | {accuracy:.1%} | {accuracy / english:.0%}{flag} | {answered.mean():.1%} | "
+        print(f"| {language} | {accuracy:.1%} | {accuracy / english:.0%}{flag} | {sent.mean():.1%} | "
               f"{on_answered:.1%} |")
-    if oos:
-        p, s = router.scores_of_vectors(embed(oos))[1:]
-        leaked = np.mean([decide_intent(router.classes, row, risky, threshold, similarity=float(x),
-                                        min_similarity=router.min_similarity).intent != "unknown"
-                          for row, x in zip(p, s, strict=True)])
-        print(f"out of scope: {leaked:.1%} of {len(oos)} StackFAQ questions answered (the rest to a human)")
+    # The floor is fitted on English held-out examples; other languages sit a little lower, StackFAQ lower still.
+    print("\nanswered share by out-of-scope floor (accuracy on answered in brackets; OOS: StackFAQ answered)")
+    floors = [router.min_similarity - step for step in (0.0, 0.01, 0.02, 0.03, 0.05)]
+    print("| floor | " + " | ".join(LANGUAGES) + (" | OOS |" if oos else " |"))
+    print("|---" * (len(LANGUAGES) + 1 + bool(oos)) + "|")
+    for floor in floors:
+        cells = []
+        for top, probabilities, similarity in scored.values():
+            sent = answered(probabilities, similarity, floor)
+            cells.append(f"{sent.mean():.0%} ({(top[sent] == truth[sent]).mean():.0%})" if sent.any() else "0%")
+        if oos_scored is not None:
+            cells.append(f"{answered(*oos_scored, floor).mean():.1%}")
+        print(f"| {floor:.3f} | " + " | ".join(cells) + " |")
     net = SafetyNet()
     sample = [row[language] for row in rows[::max(1, len(rows) * len(LANGUAGES) // LATENCY_SAMPLE)]
               for language in LANGUAGES][:LATENCY_SAMPLE]
