@@ -6,7 +6,9 @@ languages, its version in the customer's language takes the place of the best-sc
 go, so the German translation comes first when the help center has one.
 
 The score a caller sees is always the cosine similarity of the query and the chunk (1 - cosine distance, in
-[-1, 1]), so `min_score` keeps one meaning whether or not keyword search took part in the ranking.
+[-1, 1]), so `min_score` keeps one meaning whether or not keyword search took part in the ranking. For a model
+whose cosines sit elsewhere (multilingual-e5-small) the store maps them linearly onto MiniLM's scale
+(MultilingualE5.score_scale), so `min_score` also keeps its meaning across embedding models.
 
 Hybrid (hybrid=True) ranks the union of the vector and BM25 candidates by cosine + HYBRID_WEIGHT x (BM25 / best BM25):
 a nudge toward passages that share the query's exact words (product names, error codes). On StackFAQ it neither

@@ -52,6 +52,7 @@ class KnowledgeStore:
         self.location = url or str(path)
         self.shared = url is not None  # other processes may write the collection
         self._embedding = embedding
+        self._scale = getattr(embedding, "score_scale", (1.0, 0.0))  # see MultilingualE5.score_scale
         self._generation = 0  # bumped by every write through this object
         self._lexical: tuple[Any, ...] | None = None  # (generation, count, built_at, LexicalIndex)
         self._lexical_lock = threading.Lock()
@@ -103,6 +104,10 @@ class KnowledgeStore:
             metadatas=[chunk_metadata(c, tags) for c in chunks],  # type: ignore[misc]
         )
         self._generation += 1
+
+    def _score(self, cosine: float) -> float:
+        slope, offset = self._scale
+        return max(-1.0, min(1.0, slope * cosine + offset))
 
     def update_metadata(self, metadatas: Mapping[str, Mapping[str, Any]]) -> None:
         """Replace the metadata of existing chunks by id, without embedding anything again."""
@@ -161,7 +166,7 @@ class KnowledgeStore:
             query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
         )
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])  # type: ignore[index]
-        return [_passage(id_, doc, meta, 1.0 - float(distance)) for id_, doc, meta, distance in rows]
+        return [_passage(id_, doc, meta, self._score(1.0 - float(distance))) for id_, doc, meta, distance in rows]
 
     def passages(self, ids: Sequence[str], embedding: Sequence[float]) -> list[Passage]:
         """The given chunks as passages scored by cosine similarity to a query embedding, in the order given."""
@@ -175,7 +180,7 @@ class KnowledgeStore:
                                           got["embeddings"] if got["embeddings"] is not None else []):
             vector = np.asarray(vector, dtype=np.float32)
             score = float(vector @ query / max(float(np.linalg.norm(vector)), 1e-12))
-            found[id_] = _passage(id_, doc, meta, score)
+            found[id_] = _passage(id_, doc, meta, self._score(score))
         return [found[i] for i in ids if i in found]
 
     def lexical(self) -> Any:
