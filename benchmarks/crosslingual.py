@@ -11,7 +11,8 @@ Then the German versions of ten articles are added ("faq:article:<n>:de"): for t
 "German first" is the share whose first passage is the German version, and R@1/R@5 are counted on the article.
 
 Usage: .venv/bin/python benchmarks/crosslingual.py [--embedding NAME] [--languages de sv ...]
-(about a minute with minilm-int8 on 2 cores; also run by benchmarks/retrieval.py --cross-lingual)
+(a few minutes with multilingual-e5-small on 2 cores, most of it embedding the articles twice; also run by
+benchmarks/retrieval.py --cross-lingual)
 """
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ def report(embedding: str, languages: Sequence[str] | None = None, threads: int 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--embedding", default="minilm-int8")
+    parser.add_argument("--embedding", default="multilingual-e5-small")
     parser.add_argument("--languages", nargs="*", default=None)
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()

@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--cross-lingual", action="store_true",
                         help="only the cross-lingual table (benchmarks/crosslingual.py; needs no dataset folder)")
-    parser.add_argument("--embedding", default="minilm-int8", help="for --cross-lingual")
+    parser.add_argument("--embedding", default="multilingual-e5-small", help="for --cross-lingual")
     datasets.add_argument(parser)
     args = parser.parse_args()
     if args.cross_lingual:
