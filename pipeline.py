@@ -19,7 +19,8 @@ from drafting import checks, gate, notes, output_guard, overrides, prompts, revi
 from drafting import confidence as conf
 from drafting.claude import Drafter, MalformedDraft
 from drafting.draft import Draft
-from drafting.routing import IntentSpec, Route, route
+from drafting.intents.routing import IntentSpec, Route, route
+from knowledge.epoch import knowledge_epoch
 from knowledge.redact import Redactor, find_placeholders
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class Deps:
     connectors: Mapping[str, Connector]
     retrieve: Callable[..., Sequence[Any]]  # (query, account=..., locale=...) → passages, best first
     drafter: Drafter | None  # None: no ANTHROPIC_API_KEY, retrieval-only notes
-    router: Any = None  # drafting.router.IntentRouter, None until intents with examples are configured
+    router: Any = None  # drafting.intents.classifier.IntentRouter, None until intents with examples are configured
     safety: Any = None  # drafting.safety.SafetyNet
     clock: Callable[[], float] = field(default=time.time)
 
@@ -159,7 +160,8 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
     else:
         started = time.perf_counter()
         passages = list(deps.retrieve(f"{ticket.subject}\n{latest_text}"[-2000:],
-                                      account=config.helpdesks[ticket.account], locale=routed.language))
+                                      account=config.helpdesks[ticket.account], locale=routed.language,
+                                      embedding=reusable_vector(routed, deps.router, config)))
         audit("retrieved", passages=[{"id": p.id, "score": round(p.score, 3), "kind": p.kind} for p in passages],
               ms=round((time.perf_counter() - started) * 1000, 1))
         draft = _draft(ticket, passages, routed, deps, audit)
@@ -196,7 +198,7 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
 
     plan: dict[str, Any] = {"intent": routed.intent, "confidence": draft.confidence, "reply": draft.reply,
                             "language": routed.language, "prompt_version": prompts.version(), "model": model,
-                            "knowledge_snapshot": config.autonomy.knowledge_snapshot}
+                            "knowledge_snapshot": knowledge_epoch(config)}
     if decision.action == gate.ESCALATE:
         why = [*decision.reasons, *filter(None, [store_problem])]
         body = notes.handoff_note(ref, why, routed, draft.confidence, [c.body for c in [*earlier, *burst]],
@@ -211,7 +213,7 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
         if fresh is None or fresh.latest is None or fresh.latest.id != ticket.latest.id:
             audit("skipped", reason="the ticket changed while we drafted: not replying publicly", ref=ref)
             return Outcome(SUPERSEDED, ref)
-        body = notes.public_reply(verdict.text, config.drafting.assistant_name, config.brand.name)
+        body = notes.public_reply(verdict.text, config.drafting.assistant_name, config.brand.name, routed.language)
         plan.update(kind="public_reply", where="public_reply")
 
         def post() -> str | None:
@@ -384,6 +386,13 @@ def needs_human_reasons(draft: Draft, passages: Sequence[Any], config: Config) -
     if draft.confidence is not None and draft.confidence < config.drafting.needs_human_below:
         reasons.append(f"confidence {draft.confidence:.2f} is under {config.drafting.needs_human_below:.2f}")
     return reasons
+
+
+def reusable_vector(routed: Route, router: Any, config: Config) -> Any:
+    """The vector routing embedded the ticket with, when the store's model made it (else retrieval embeds)."""
+    if routed.query_vector is not None and getattr(router, "embedding_name", "") == config.knowledge.embedding:
+        return routed.query_vector
+    return None
 
 
 def post_failure(event: InboxEvent, deps: Deps, error: str) -> Outcome:

@@ -125,7 +125,7 @@ def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipelin
     """Everything a job needs; what the new config did not change (database, knowledge store) is kept, and what it
     replaced is closed: the old store at once (its embedded lock must go before the new one opens), HTTP clients
     after a grace period, since runs in flight may still be using them."""
-    from drafting import intent_model
+    from drafting.intents import persistence
     from drafting.safety import SafetyNet
     from knowledge.retriever import Retriever  # keeps onnxruntime/chromadb out of the web process
 
@@ -138,8 +138,8 @@ def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipelin
     state = previous.state if previous is not None else State(config.database_url)
     same_intents = previous is not None and previous.config.intents == config.intents \
         and previous.config.knowledge.embedding == config.knowledge.embedding
-    router = previous.router if same_intents else intent_model.load_or_train(config)
-    log.info("intent router: %s", intent_model.describe(router))
+    router = previous.router if same_intents else persistence.load_or_train(config)
+    log.info("intent router: %s", persistence.describe(router))
     retriever = Retriever(config, previous.retrieve if previous is not None else None)
     if previous is not None:
         _close_later([*previous.connectors.values(), previous.drafter])

@@ -12,6 +12,7 @@ query embeddings, the embedding timed apart. The BM25 index build (once per stor
 
 Runs in about 6 minutes on 2 cores: ~1.5 min for StackFAQ (embedding), ~4 min filling the 100k-chunk store.
 Usage: .venv/bin/python benchmarks/retrieval.py [--datasets DIR] [--sizes 10000 100000] [--queries 200] [--threads T]
+       .venv/bin/python benchmarks/retrieval.py --cross-lingual [--embedding NAME]  (R@1/R@5 per language, ~1 min)
 (DIR holds stackfaq/; default $DESKDRAFT_DATASETS; see benchmarks/datasets.py)
 """
 from __future__ import annotations
@@ -171,8 +172,16 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = default)")
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--cross-lingual", action="store_true",
+                        help="only the cross-lingual table (benchmarks/crosslingual.py; needs no dataset folder)")
+    parser.add_argument("--embedding", default="multilingual-e5-small", help="for --cross-lingual")
     datasets.add_argument(parser)
     args = parser.parse_args()
+    if args.cross_lingual:
+        from benchmarks.crosslingual import report
+
+        report(args.embedding, threads=args.threads)
+        return
     if not args.skip_quality:  # the latency half needs no dataset
         stackfaq = datasets.require(args.datasets, datasets.STACKFAQ) / datasets.STACKFAQ.files[0]
     started = time.perf_counter()

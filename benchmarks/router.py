@@ -1,13 +1,14 @@
 """Intent router on Banking77: accuracy, calibration, coverage, training time and risky recall.
 
-Trains drafting.router on train.csv with the production embedding (minilm-int8) and reports on
+Trains drafting.intents on train.csv with an embedding (--embedding, default the production one,
+multilingual-e5-small; minilm-int8 for the English-only model) and reports on
 test.csv: full-data and 10-shot accuracy, the coverage/accuracy curve when predictions under a
 probability threshold go to humans, and how many risky test messages the AI would have answered
 (router says a risky intent, a risky intent is in the top 3, the safety net fires, or the
 probability is under the threshold: any of these sends the message to a human), and how many
 out-of-scope questions (StackFAQ's web-application questions) it would have answered.
 
-Usage: .venv/bin/python benchmarks/router.py [--datasets DIR]
+Usage: .venv/bin/python benchmarks/router.py [--embedding NAME] [--datasets DIR]
 (DIR holds banking77/ and stackfaq/; default $DESKDRAFT_DATASETS; see benchmarks/datasets.py)
 """
 from __future__ import annotations
@@ -27,8 +28,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import datasets
-from drafting.router import IntentRouter
-from drafting.routing import RISKY_FLOOR, IntentSpec, decide_intent, route
+from drafting.intents import training
+from drafting.intents.classifier import IntentRouter
+from drafting.intents.routing import RISKY_FLOOR, IntentSpec, decide_intent, route
 from drafting.safety import SafetyNet
 from knowledge.embeddings import build_embedding
 
@@ -112,6 +114,7 @@ def decisions(router: IntentRouter, probabilities: np.ndarray, similarity: np.nd
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--embedding", default="multilingual-e5-small", help="knowledge.embedding to measure")
     datasets.add_argument(parser)
     args = parser.parse_args()
     banking77 = datasets.require(args.datasets, datasets.BANKING77)
@@ -123,16 +126,17 @@ def main() -> None:
 
     # --- embedding ---------------------------------------------------------------------------------
     load_before = os.getloadavg()[0]
-    production = build_embedding("minilm-int8")  # what the pipeline uses (onnxruntime picks its threads)
+    # Customer messages are queries (e5 embeds them with its "query:" prefix), as in routing and retrieval.
+    production = build_embedding(args.embedding).embed_query  # what the pipeline uses (threads: one per core)
     production(["warm up"])
     x_train, t_embed = timed(lambda: np.asarray(production(train_texts), dtype=np.float32))
-    one_thread = build_embedding("minilm-int8", threads=1)
+    one_thread = build_embedding(args.embedding, threads=1).embed_query
     one_thread(["warm up"])
     x_test, t_embed_test = timed(parallel_embed, one_thread, test_texts)
     sample = test_texts[:200]
     same = float(np.abs(np.asarray(production(sample)) - x_test[:200]).max())
     print("\n## Training time (CPU)")
-    print(f"embedding, production setting (build_embedding('minilm-int8')): {t_embed:.1f} s "
+    print(f"embedding, production setting (build_embedding({args.embedding!r})): {t_embed:.1f} s "
           f"for {len(train_texts)} texts ({len(train_texts) / t_embed:.0f} texts/s)")
     print(f"embedding, 1 onnxruntime thread x 2 worker threads: {t_embed_test:.1f} s for {len(test_texts)} texts "
           f"({len(test_texts) / t_embed_test:.0f} texts/s; "
@@ -140,7 +144,7 @@ def main() -> None:
           f"max |difference| vs production vectors: {same:.1e}")
 
     embed = production
-    router, t_fit = timed(IntentRouter.fit, x_train, train_y, lambda texts: np.asarray(embed(list(texts))))
+    router, t_fit = timed(training.fit, x_train, train_y, lambda texts: np.asarray(embed(list(texts))))
     print(f"fit (logistic regression + temperature from one held-out fifth): {t_fit:.1f} s; "
           f"temperature {router.temperature:.3f} fitted on {router.calibrated_on} held-out examples; "
           f"out-of-scope similarity floor {router.min_similarity:.3f}")
@@ -165,7 +169,7 @@ def main() -> None:
         rng = np.random.default_rng(seed)
         picked = np.concatenate([rng.choice(np.flatnonzero(train_y == c), SHOTS, replace=False)
                                  for c in sorted(set(train_y))])
-        few = IntentRouter.fit(x_train[picked], train_y[picked], router.embed)
+        few = training.fit(x_train[picked], train_y[picked], router.embed)
         p = few.proba_of_vectors(x_test)
         ok = np.array(few.classes)[p.argmax(axis=1)] == test_y
         few_accuracy.append(ok.mean())
@@ -220,7 +224,7 @@ def main() -> None:
     slips = dict.fromkeys((0.0, 0.5), 0)
     slipped_texts = []
     for fold_train, held in StratifiedKFold(5, shuffle=True, random_state=0).split(x_train, train_y):
-        fold = IntentRouter.fit(x_train[fold_train], train_y[fold_train], router.embed)
+        fold = training.fit(x_train[fold_train], train_y[fold_train], router.embed)
         p = fold.proba_of_vectors(x_train[held])
         s = fold.similarity_of_vectors(x_train[held])
         for threshold in slips:

@@ -29,7 +29,7 @@ class Erasure:
 
 
 def labelled_path(config: Config) -> Path:
-    from drafting.intent_model import LABELLED_FILE
+    from drafting.intents.persistence import LABELLED_FILE
 
     return Path(config.data_dir) / LABELLED_FILE
 

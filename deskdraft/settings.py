@@ -369,7 +369,8 @@ class KnowledgeSchema(_Strict):
     path = fields.String(load_default="chroma")
     url = fields.Url(load_default=None, require_tld=False)
     collection = fields.String(load_default="deskdraft-kb", validate=validate.Regexp(r"^[a-zA-Z0-9._-]{3,512}$"))
-    embedding = fields.String(load_default="minilm-int8", validate=validate.OneOf(["minilm-int8", "hash"]))
+    embedding = fields.String(load_default="multilingual-e5-small",
+                              validate=validate.OneOf(["multilingual-e5-small", "minilm-int8", "hash"]))
     threads = fields.Integer(load_default=0, validate=validate.Range(min=0, max=64))
     top_k = fields.Integer(load_default=5, validate=validate.Range(min=1, max=50))
     min_score = fields.Float(load_default=0.3, validate=validate.Range(min=-1, max=1))

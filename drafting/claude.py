@@ -14,6 +14,7 @@ import anthropic
 
 from connectors.base import Ticket
 from deskdraft.settings import AnthropicSettings, BrandSettings
+from drafting.language import described
 from drafting.prompts import fence, fence_attribute, render
 from deskdraft.text.html_text import visible_text
 from knowledge.redact import Redactor
@@ -117,7 +118,7 @@ class Drafter:
                 "and concrete." if frustrated else "Friendly and concise.")
         prompt = render("draft", subject=fence(Redactor(ticket.people).redact(visible_text(ticket.subject)).text),
                         conversation=conversation_text(ticket),
-                        passages=passages_text(passages), language=language, tone=tone)
+                        passages=passages_text(passages), language=described(language), tone=tone)
         message = self._client.messages.create(
             model=self._settings.model, max_tokens=self._settings.max_tokens, system=system,
             messages=[{"role": "user", "content": prompt}],

@@ -21,6 +21,15 @@ LANGUAGES = (
     "en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "no", "fi", "pl", "cs", "sk", "hu", "ro", "hr", "sl",
     "et", "lv", "lt", "el", "bg", "ru", "uk", "tr", "ar", "he", "fa", "hi", "ja", "ko", "zh", "vi", "th", "id",
 )
+# English names, for the prompt: "write in German (de)" is an instruction a model cannot misread as a code.
+NAMES = {
+    "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
+    "nl": "Dutch", "sv": "Swedish", "da": "Danish", "no": "Norwegian", "fi": "Finnish", "pl": "Polish",
+    "cs": "Czech", "sk": "Slovak", "hu": "Hungarian", "ro": "Romanian", "hr": "Croatian", "sl": "Slovenian",
+    "et": "Estonian", "lv": "Latvian", "lt": "Lithuanian", "el": "Greek", "bg": "Bulgarian", "ru": "Russian",
+    "uk": "Ukrainian", "tr": "Turkish", "ar": "Arabic", "he": "Hebrew", "fa": "Persian", "hi": "Hindi",
+    "ja": "Japanese", "ko": "Korean", "zh": "Chinese", "vi": "Vietnamese", "th": "Thai", "id": "Indonesian",
+}
 MIN_LETTERS = 8  # fewer letters than this is a greeting or a code, not evidence
 MIN_PROBABILITY = 0.5  # py3langid's length-normalised probability over LANGUAGES
 SHORT_LETTERS = 20  # under this many letters the model must be surer
@@ -60,3 +69,8 @@ def detect(text: str, default: str = "en") -> str:
     """ISO 639-1 code of text's language; default when the text is short or ambiguous."""
     language, _ = detect_with_probability(text)
     return language or default
+
+
+def described(language: str) -> str:
+    """"German (de)" for the prompt; the bare code for a language without a name here."""
+    return f"{NAMES[language]} ({language})" if language in NAMES else language

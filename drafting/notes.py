@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from connectors.base import REF_PREFIX
+from drafting import reply_templates
 from knowledge.redact import mask_for_helpdesk
 
 DRAFT_NOTE = """\
@@ -80,13 +81,6 @@ Customer mood: {mood} | Language: {language}
 
 {ref_prefix} {ref}"""
 
-PUBLIC_REPLY = """\
-Hi, I'm {assistant}, {brand}'s AI assistant.
-
-{reply}
-
-If you would rather talk to a person, just reply "human" and someone from our team will take over."""
-
 # Posted right after a public reply, as an internal note: it carries the exactly-once ref (customers never see
 # it) and tells agents what was sent and why.
 PUBLIC_COMPANION_NOTE = """\
@@ -113,10 +107,10 @@ def handoff_note(ref: str, why: Sequence[str], route: Any, confidence: float | N
         sources=source_lines(passages), ref_prefix=REF_PREFIX, ref=ref)
 
 
-def public_reply(reply: str, assistant: str, brand: str) -> str:
-    """A reply the customer sees: it always says it is an AI and how to reach a person (added by code), and it
-    carries nothing internal: the ref goes into the companion note."""
-    return PUBLIC_REPLY.format(assistant=assistant, brand=brand, reply=reply)
+def public_reply(reply: str, assistant: str, brand: str, language: str = "en") -> str:
+    """A reply the customer sees: it always says it is an AI and how to reach a person, in the customer's language
+    (drafting/templates/, added by code), and it carries nothing internal: the ref goes into the companion note."""
+    return reply_templates.for_language(language).wrap(reply, assistant, brand)
 
 
 def public_companion_note(ref: str, intent: str, confidence: float, evidence: str, cited: Sequence[Any]) -> str:

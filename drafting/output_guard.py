@@ -8,7 +8,7 @@ as written) and only when:
 - its markup is formatting only: HTML is sanitised with nh3 (Ammonia) down to text; script, style, iframes,
   images, forms, event handlers or any other attribute block the reply instead of being silently dropped;
 - the model did not ask for a human, no check failed, every number in it (amount, days, percentage) is in a
-  passage it cites, and the reply is in the customer's language.
+  passage it cites, and the reply is in the language of the customer's latest message, one with a reply template.
 Otherwise the verdict says why and the pipeline posts an internal note instead.
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from deskdraft.text.html_text import sanitised_text
 from deskdraft.text.patterns import BARE_HOST, INVISIBLE, MARKDOWN_LINK, NOT_TLDS, SCHEME_URL
+from drafting import reply_templates
 from drafting.language import detect_with_probability
 
 # Tags a model may use for emphasis or lists; nh3 reduces them to their text. Anything else blocks the reply.
@@ -155,8 +156,14 @@ def ungrounded_numbers(reply: str, cited: Sequence[Any]) -> list[str]:
 
 
 def language_problem(reply: str, customer_language: str) -> str | None:
+    """Why the reply may not go to a customer who wrote (latest) in customer_language, or None.
+
+    A reply too short to tell passes on this count; one in another language, or to a customer whose language has no
+    reply template (drafting/templates/: the disclosure would be in English), does not."""
+    if customer_language not in reply_templates.languages():
+        return f"no public reply template in the customer's language ({customer_language or 'unknown'})"
     language, _ = detect_with_probability(reply)
-    if language and customer_language and language != customer_language:
+    if language and language != customer_language:
         return f"reply is in {language}, the customer wrote in {customer_language}"
     return None
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from deskdraft.text.patterns import urls
 from drafting import gate, prompts
+from knowledge.epoch import knowledge_epoch
 
 if TYPE_CHECKING:
     from deskdraft.state import State
@@ -89,7 +90,7 @@ def measurement_epoch(config: Any) -> dict[str, str]:
     drafter's: without an API key there is none, yet the intent's record under that model still stands) and
     the knowledge snapshot, as far as autonomy.restart_on names them."""
     values = {"prompt": ("prompt_version", prompts.version()), "model": ("model", config.anthropic.model),
-              "knowledge": ("knowledge_snapshot", config.autonomy.knowledge_snapshot)}
+              "knowledge": ("knowledge_snapshot", knowledge_epoch(config))}
     return dict(values[name] for name in config.autonomy.restart_on)
 
 

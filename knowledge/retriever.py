@@ -19,7 +19,7 @@ class Retriever:
 
     `Retriever(config)(query)` searches everything (no scope filter); a helpdesk account's drafts should go through
     `for_account(account)` (or pass `account=`), which sees the shared documents (scope "") plus the account's own
-    `knowledge_scope`. `locale` (the ticket's or the customer's language) keeps passages in that language or in none.
+    `knowledge_scope`. `locale` (the customer's language) puts an article's version in that language first.
     """
 
     def __init__(self, config: Config, previous: "Retriever | None" = None) -> None:
@@ -61,7 +61,7 @@ class Retriever:
             return self._store
 
     def __call__(self, query: str, *, account: HelpdeskAccount | None = None, locale: str | None = None,
-                 kinds: Any = None) -> list[Any]:
+                 kinds: Any = None, embedding: Any = None) -> list[Any]:
         from knowledge.retrieve import retrieve
 
         k = self._config.knowledge
@@ -69,7 +69,7 @@ class Retriever:
         store = self.store()
         try:
             return retrieve(store, query, k=k.top_k, min_score=k.min_score, kinds=kinds, locale=locale,
-                            scope=scope, hybrid=k.hybrid)
+                            scope=scope, hybrid=k.hybrid, embedding=embedding)
         except Exception as exc:
             if getattr(store, "_closed", False):  # a reload closed it under a run in flight: retry on the new one
                 raise RetrievalUnavailable("the knowledge store was replaced by a config reload") from exc
@@ -82,8 +82,9 @@ class Retriever:
         return knowledge_store_health(self._config, self.store())
 
     def for_account(self, account: HelpdeskAccount) -> Callable[..., list[Any]]:
-        """query (and locale=) → passages this account may be grounded on."""
-        return lambda query, locale=None, kinds=None: self(query, account=account, locale=locale, kinds=kinds)
+        """query (and locale=, kinds=, embedding=) → passages this account may be grounded on."""
+        return lambda query, locale=None, kinds=None, embedding=None: self(query, account=account, locale=locale,
+                                                                           kinds=kinds, embedding=embedding)
 
     def close(self) -> None:
         with self._lock:

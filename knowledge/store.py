@@ -20,6 +20,8 @@ from filelock import FileLock, Timeout
 
 from knowledge.chunking import Chunk
 from knowledge.embeddings import build_embedding  # also registers our embedding functions with Chroma
+from knowledge.reembed import Progress, finish_interrupted, log_progress
+from knowledge.reembed import reembed as reembed_collection
 from knowledge.retrieve import Passage
 
 LOCK_NAME = ".deskdraft.lock"
@@ -38,8 +40,11 @@ class KnowledgeStore:
     """One Chroma collection of chunks, embedded (path) or on a Chroma server (url)."""
 
     def __init__(
-        self, *, path: str | None, url: str | None, collection: str, embedding: EmbeddingFunction[Documents]
+        self, *, path: str | None, url: str | None, collection: str, embedding: EmbeddingFunction[Documents],
+        reembed: Progress | None = None,
     ) -> None:
+        """reembed: a collection built with another embedding is embedded again with this one, reporting progress
+        here (knowledge/reembed.py); None refuses to open it."""
         if (path is None) == (url is None):
             raise ValueError("give the store exactly one of path (embedded Chroma) or url (Chroma server)")
         if len(collection) < 3:
@@ -47,6 +52,7 @@ class KnowledgeStore:
         self.location = url or str(path)
         self.shared = url is not None  # other processes may write the collection
         self._embedding = embedding
+        self._scale = getattr(embedding, "score_scale", (1.0, 0.0))  # see MultilingualE5.score_scale
         self._generation = 0  # bumped by every write through this object
         self._lexical: tuple[Any, ...] | None = None  # (generation, count, built_at, LexicalIndex)
         self._lexical_lock = threading.Lock()
@@ -63,15 +69,23 @@ class KnowledgeStore:
                 _unlock(self._lock)
                 raise
         try:
-            self._collection = self._client.get_or_create_collection(collection, embedding_function=embedding)
+            finish_interrupted(self._client, collection)
+            for attempt in (1, 2):
+                try:
+                    self._collection = self._client.get_or_create_collection(collection, embedding_function=embedding)
+                    break
+                except ValueError as exc:
+                    if reembed is None or "conflict" not in str(exc) or attempt == 2:
+                        raise
+                    reembed_collection(self._client, collection, embedding, reembed)
             _check_space(self._collection.configuration, collection)
         except ValueError as exc:
             self.close()
             if "conflict" in str(exc):  # chromadb's wording when the persisted EF differs
                 raise ValueError(
                     f"collection {collection!r} at {self.location} was built with another embedding than "
-                    f"{embedding.name()!r}; use the embedding it was built with, or a new collection name "
-                    f"and ingest again ({exc})"
+                    f"{embedding.name()!r}; use the embedding it was built with, or open it with open_store, which "
+                    f"embeds it again ({exc})"
                 ) from exc
             raise
         except BaseException:
@@ -90,6 +104,10 @@ class KnowledgeStore:
             metadatas=[chunk_metadata(c, tags) for c in chunks],  # type: ignore[misc]
         )
         self._generation += 1
+
+    def _score(self, cosine: float) -> float:
+        slope, offset = self._scale
+        return max(-1.0, min(1.0, slope * cosine + offset))
 
     def update_metadata(self, metadatas: Mapping[str, Mapping[str, Any]]) -> None:
         """Replace the metadata of existing chunks by id, without embedding anything again."""
@@ -136,7 +154,7 @@ class KnowledgeStore:
 
     def embed_query(self, text: str) -> list[float]:
         """The query's embedding, with the collection's own embedding function."""
-        return [float(x) for x in self._embedding([text])[0]]
+        return [float(x) for x in self._embedding.embed_query([text])[0]]
 
     def query(self, text: str, k: int, where: dict | None = None, *,
               embedding: Sequence[float] | None = None) -> list[Passage]:
@@ -148,7 +166,7 @@ class KnowledgeStore:
             query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
         )
         rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])  # type: ignore[index]
-        return [_passage(id_, doc, meta, 1.0 - float(distance)) for id_, doc, meta, distance in rows]
+        return [_passage(id_, doc, meta, self._score(1.0 - float(distance))) for id_, doc, meta, distance in rows]
 
     def passages(self, ids: Sequence[str], embedding: Sequence[float]) -> list[Passage]:
         """The given chunks as passages scored by cosine similarity to a query embedding, in the order given."""
@@ -162,7 +180,7 @@ class KnowledgeStore:
                                           got["embeddings"] if got["embeddings"] is not None else []):
             vector = np.asarray(vector, dtype=np.float32)
             score = float(vector @ query / max(float(np.linalg.norm(vector)), 1e-12))
-            found[id_] = _passage(id_, doc, meta, score)
+            found[id_] = _passage(id_, doc, meta, self._score(score))
         return [found[i] for i in ids if i in found]
 
     def lexical(self) -> Any:
@@ -204,14 +222,19 @@ class KnowledgeStore:
 
 
 def open_store(
-    path: str | None, url: str | None, collection: str, embedding_name: str, threads: int = 0
+    path: str | None, url: str | None, collection: str, embedding_name: str, threads: int = 0,
+    progress: Progress | None = None,
 ) -> KnowledgeStore:
-    """Open the store: a Chroma server when url is set, else the embedded directory at path."""
+    """Open the store: a Chroma server when url is set, else the embedded directory at path.
+
+    A store built with another embedding (knowledge.embedding was changed) is re-embedded first, reporting to
+    progress (default: a log line every 10 seconds)."""
     return KnowledgeStore(
         path=None if url else path,
         url=url or None,
         collection=collection,
         embedding=build_embedding(embedding_name, threads),
+        reembed=progress or log_progress(embedding_name),
     )
 
 

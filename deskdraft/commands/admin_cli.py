@@ -223,19 +223,19 @@ def redacted_labelled_csv(path: Path) -> tuple[str, int]:
               help="CSV of past tickets with columns text,label (label: an intent name from config.yaml).")
 def router_train(labelled: Path | None) -> None:
     """Train the intent router now (the worker also trains it when the intents change)."""
-    from drafting import intent_model
+    from drafting.intents import persistence
 
     config = _config()
     if labelled is not None:
         stored, redactions = redacted_labelled_csv(labelled)
-        private_files.write_private(Path(config.data_dir) / intent_model.LABELLED_FILE, stored)
+        private_files.write_private(Path(config.data_dir) / persistence.LABELLED_FILE, stored)
         click.echo(f"stored {labelled.name} with {redactions} personal detail(s) redacted")
         if "ticket_id" not in stored.split("\n", 1)[0].split(","):
             click.echo("  note: without a ticket_id (or requester_id) column, `erase` cannot find these rows later",
                        err=True)
     started = time.perf_counter()
-    router = intent_model.load_or_train(config)
-    click.echo(f"{intent_model.describe(router)} ({time.perf_counter() - started:.1f}s)")
+    router = persistence.load_or_train(config)
+    click.echo(f"{persistence.describe(router)} ({time.perf_counter() - started:.1f}s)")
 
 
 @click.command("erase")

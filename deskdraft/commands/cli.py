@@ -53,8 +53,16 @@ def _open_store(config: Config):
     from knowledge.store import StoreBusy, open_store
 
     k = config.knowledge
+
+    def reembedding(done: int, total: int) -> None:  # only called when knowledge.embedding was changed
+        if done == 0:
+            click.echo(f"The store was built with another embedding: embedding {total} chunks with {k.embedding}")
+        if done == total or done % 1024 == 0:
+            click.echo(f"  {done}/{total} chunks")
+
     try:
-        return open_store(None if k.url else config.chroma_path, k.url, k.collection, k.embedding, k.threads)
+        return open_store(None if k.url else config.chroma_path, k.url, k.collection, k.embedding, k.threads,
+                          progress=reembedding)
     except StoreBusy as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -124,7 +132,8 @@ def sync(source_name: str | None, full: bool) -> None:
 @knowledge_cli.command("search")
 @click.argument("question")
 @click.option("-k", "top_k", type=int, default=None, help="How many passages (default: knowledge.top_k).")
-@click.option("--locale", default=None, help="The customer's language (en, de-DE...): passages in it or in none.")
+@click.option("--locale", default=None,
+              help="The customer's language (en, de-DE...): an article's version in it comes first.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["article", "policy", "past_ticket"]),
               help="Only these kinds (repeatable).")
 @click.option("--account", default=None, help="Search as this helpdesk account sees it (its knowledge_scope).")

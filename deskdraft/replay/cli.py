@@ -44,14 +44,14 @@ def _load(path: Path):
 def build_runner(config: Config):
     """Routing, retrieval and (with a key) drafting as the worker builds them; no connector, no State."""
     from deskdraft.replay.run import ShadowRunner
-    from drafting import intent_model
+    from drafting.intents import persistence
     from drafting.claude import Drafter
     from drafting.safety import SafetyNet
     from knowledge.retriever import Retriever
 
     drafter = Drafter(config.anthropic, config.drafting.assistant_name, config.brand) \
         if config.anthropic.api_key else None
-    return ShadowRunner(config, Retriever(config), drafter, intent_model.load_or_train(config),
+    return ShadowRunner(config, Retriever(config), drafter, persistence.load_or_train(config),
                         SafetyNet(config.routing.risk_patterns))
 
 
@@ -255,7 +255,7 @@ def gaps_command(runs: tuple[Path, ...], distance: float, as_json: bool) -> None
     """Replayed questions retrieval could not ground or agents completed, grouped into topics, biggest first."""
     from deskdraft.replay import gaps
     from deskdraft.replay.run import load_results
-    from drafting.intent_model import embedder
+    from drafting.intents.persistence import embedder
 
     config = _config(None)
     folders = list(runs) or sorted(p.parent for p in _home(config).glob("**/run.json"))

@@ -23,7 +23,7 @@ from deskdraft.replay.dataset import Dataset, Example
 from deskdraft.settings import Config
 from drafting import gate, overrides, prompts
 from drafting.language import detect
-from drafting.routing import IntentSpec, route
+from drafting.intents.routing import IntentSpec, route
 
 CHARS_PER_TOKEN = 4  # a planning estimate; the run itself counts the API's reported usage
 PROMPT_OVERHEAD_CHARS = 3000  # system + draft templates and the passages, roughly
@@ -106,7 +106,8 @@ class ShadowRunner:
             routed = route(latest, [c.body for c in earlier], deps.router, deps.safety,
                            config.routing.min_probability, intents=specs)
             passages = list(deps.retrieve(f"{ticket.subject}\n{latest}"[-2000:], account=account,
-                                          locale=routed.language))
+                                          locale=routed.language,
+                                          embedding=pipeline.reusable_vector(routed, deps.router, config)))
         steps: dict[str, dict[str, Any]] = {}
         draft = pipeline._draft(ticket, passages, routed, deps,  # the live drafting step, reused as is
                                 lambda step, **detail: steps.__setitem__(step, detail))

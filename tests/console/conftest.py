@@ -31,8 +31,9 @@ INTENTS = {"order_status": {"description": "Where is my order", "examples": ["Wh
 
 def epoch_of(config) -> dict[str, str]:
     from drafting import prompts
+    from knowledge.epoch import knowledge_epoch
     return {"prompt_version": prompts.version(), "model": config.anthropic.model,
-            "knowledge_snapshot": config.autonomy.knowledge_snapshot}
+            "knowledge_snapshot": knowledge_epoch(config)}
 
 
 @pytest.fixture

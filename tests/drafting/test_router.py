@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
-from drafting.router import IntentRouter, fit_temperature, training_set
-from drafting.routing import IntentSpec
+from drafting.intents import persistence
+from drafting.intents.classifier import IntentRouter
+from drafting.intents.routing import IntentSpec
+from drafting.intents.training import fit_temperature, train, training_set
 from knowledge.embeddings import build_embedding
 
 INTENTS = (
@@ -53,7 +55,7 @@ def hash_embed(texts) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def router() -> IntentRouter:
-    return IntentRouter.train(*training_set(INTENTS), hash_embed)
+    return train(*training_set(INTENTS), hash_embed)
 
 
 def test_predicts_held_out_paraphrases(router):
@@ -114,8 +116,8 @@ def test_scores_embed_once_and_agree_with_predict_proba(router):
 
 def test_save_load_round_trip_gives_identical_predictions(router, tmp_path):
     path = tmp_path / "models" / "router.npz"
-    router.save(path)
-    loaded = IntentRouter.load(path, hash_embed)
+    persistence.save(router, path)
+    loaded = persistence.load(path, hash_embed)
     texts = [text for text, _ in HELD_OUT]
     assert loaded.classes == router.classes
     assert np.array_equal(loaded.predict_proba(texts)[1], router.predict_proba(texts)[1])
@@ -127,16 +129,16 @@ def test_save_load_round_trip_gives_identical_predictions(router, tmp_path):
 
 def test_the_model_file_holds_no_pickled_objects(router, tmp_path):
     path = tmp_path / "router.npz"
-    router.save(path)
+    persistence.save(router, path)
     with np.load(path, allow_pickle=False) as data:  # raises if any array needed pickle
         assert {"classes", "coef", "intercept", "temperature", "probe"} <= set(data.files)
 
 
 def test_load_refuses_a_different_embedding(router, tmp_path):
     path = tmp_path / "router.npz"
-    router.save(path)
+    persistence.save(router, path)
     with pytest.raises(ValueError, match="different embedding"):
-        IntentRouter.load(path, lambda texts: -hash_embed(texts))
+        persistence.load(path, lambda texts: -hash_embed(texts))
 
 
 @pytest.mark.parametrize("texts, labels, message", [
@@ -145,11 +147,11 @@ def test_load_refuses_a_different_embedding(router, tmp_path):
 ])
 def test_train_rejects_unusable_data(texts, labels, message):
     with pytest.raises(ValueError, match=message):
-        IntentRouter.train(texts, labels, hash_embed)
+        train(texts, labels, hash_embed)
 
 
 def test_two_intents_work():
-    router = IntentRouter.train(["where is my order", "order not arrived", "refund please", "money back"],
+    router = train(["where is my order", "order not arrived", "refund please", "money back"],
                                 ["order", "order", "refund", "refund"], hash_embed)
     [(label, p)] = router.predict(["where is my order"])
     assert label == "order" and 0.5 < p <= 1.0
@@ -157,7 +159,7 @@ def test_two_intents_work():
 
 
 def test_one_example_per_intent_trains_without_calibration():
-    router = IntentRouter.train(["where is my order", "refund please", "change address"],
+    router = train(["where is my order", "refund please", "change address"],
                                 ["order", "refund", "address"], hash_embed)
     assert (router.temperature, router.calibrated_on, router.min_similarity) == (1.0, 0, 0.0)
     assert router.predict(["refund please"])[0][0] == "refund"
@@ -189,7 +191,7 @@ def test_training_set_uses_descriptions_examples_and_known_past_labels():
 def test_real_embedding_routes_by_meaning_not_keywords():
     # Klarna's first mistake was keyword matching: these share no content word with any example.
     ef = build_embedding("minilm-int8", threads=1)
-    router = IntentRouter.train(*training_set(INTENTS), lambda texts: np.asarray(ef(list(texts))))
+    router = train(*training_set(INTENTS), lambda texts: np.asarray(ef(list(texts))))
     cases = [
         ("The parcel still hasn't shown up at my door", "order_status"),
         ("Please reimburse me for this purchase", "refund_request"),

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from drafting.router import IntentRouter, training_set
-from drafting.routing import UNKNOWN, Route, decide_intent, route
+from drafting.intents.classifier import IntentRouter
+from drafting.intents.routing import UNKNOWN, Route, decide_intent, route
+from drafting.intents.training import train, training_set
 from drafting.safety import SafetyNet
 from tests.drafting.test_router import INTENTS, hash_embed
 
@@ -11,7 +12,7 @@ MIN_P = 0.5
 
 @pytest.fixture(scope="module")
 def router() -> IntentRouter:
-    return IntentRouter.train(*training_set(INTENTS), hash_embed)
+    return train(*training_set(INTENTS), hash_embed)
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +216,35 @@ def test_decide_intent_only_looks_at_the_top_three():
 def test_needs_human(intent, risky, wants_human, needs):
     r = Route(intent, 0.9, risky, (), "neutral", True, ("all caps",), "en", wants_human, ())
     assert r.needs_human is needs
+
+
+def test_route_embeds_the_message_once_and_keeps_the_vector_for_retrieval(router, net):
+    calls: list[list[str]] = []
+
+    def counting(texts):
+        calls.append(list(texts))
+        return hash_embed(texts)
+
+    counted = IntentRouter(router.classes, router.coef, router.intercept, router.temperature, counting,
+                           examples=router.examples, min_similarity=router.min_similarity, embedding_name="hash")
+    r = route("Where is my order? It has not arrived yet.", [], counted, net, MIN_P, intents=INTENTS)
+    assert calls == [["Where is my order? It has not arrived yet."]]
+    assert np.allclose(r.query_vector, hash_embed(calls[0])[0])
+
+
+def test_retrieval_reuses_the_routing_vector_only_from_the_stores_model(router, net):
+    from types import SimpleNamespace
+
+    from pipeline import reusable_vector
+
+    routed = route("Where is my order?", [], router, net, MIN_P, intents=INTENTS)
+    same = SimpleNamespace(knowledge=SimpleNamespace(embedding="hash"))
+    other = SimpleNamespace(knowledge=SimpleNamespace(embedding="multilingual-e5-small"))
+    router.embedding_name = "hash"
+    try:
+        assert reusable_vector(routed, router, same) is routed.query_vector
+        assert reusable_vector(routed, router, other) is None  # another model's vector means nothing to the store
+    finally:
+        router.embedding_name = ""
+    assert reusable_vector(routed, router, same) is None  # a router of unknown provenance: retrieval embeds
+    assert route("", [], router, net, MIN_P).query_vector is None

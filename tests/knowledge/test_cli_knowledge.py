@@ -41,6 +41,8 @@ def test_sync_then_search(tmp_path, write, monkeypatch, secrets):
         tickets = runner.invoke(args=["knowledge", "search", "parcel missing refund", "--kind", "past_ticket"])
         assert tickets.output.count("past_ticket") == 1 and "casey@" not in tickets.output
         german = runner.invoke(args=["knowledge", "search", "Rücksendung", "--locale", "de", "-k", "20"])
-        assert "Rücksendungen" in german.output and "en-us" not in german.output
+        # The German translation of article 101 first and in place of the English one; English-only articles stay.
+        assert german.output.startswith("[1] ") and "Rücksendungen" in german.output.splitlines()[0]
+        assert "en-us/articles/101" not in german.output and "en-us/articles/102" in german.output
         public = runner.invoke(args=["knowledge", "search", "returns", "--account", "zendesk", "-k", "20"])
         assert "brand-a" not in public.output  # the account has no knowledge_scope: shared documents only

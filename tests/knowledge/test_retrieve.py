@@ -57,3 +57,14 @@ def test_k_and_blank_queries(filled):
 
 def test_an_empty_store_returns_nothing(store):
     assert retrieve(store, "refund") == []
+
+
+@pytest.mark.parametrize("hybrid", [False, True])
+def test_a_vector_the_caller_already_has_is_used_not_embedded_again(filled, embedding, hybrid):
+    query = "refund policy money back"
+    (vector,) = embedding.embed_query([query])
+    expected = retrieve(filled, query, k=3, min_score=-1.0, hybrid=hybrid)
+    seen = len(embedding.seen)
+    got = retrieve(filled, query, k=3, min_score=-1.0, hybrid=hybrid, embedding=vector)
+    assert len(embedding.seen) == seen  # the ticket was embedded once, by routing
+    assert [(p.id, round(p.score, 5)) for p in got] == [(p.id, round(p.score, 5)) for p in expected]

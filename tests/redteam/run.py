@@ -164,12 +164,13 @@ class RedTeam:
     def _open_gate(self) -> None:
         """Five accepted reviews of order_status drafts under today's prompt, model and knowledge snapshot."""
         from drafting import prompts
+        from knowledge.epoch import knowledge_epoch
 
         state = self.deps.state
         for n in range(5):
             ref = f"zendesk:seed:{n}"
             state.record_draft(ref, "zendesk", f"seed-{n}", INTENT, "note", str(n), 0.9, SAFE_REPLY, "en",
-                               prompts.version(), self.deps.drafter.model, self.config.autonomy.knowledge_snapshot)
+                               prompts.version(), self.deps.drafter.model, knowledge_epoch(self.config))
             state.record_review(ref, "accepted", 1.0, ())
 
     def _model(self, attempt: dict[str, Any]):

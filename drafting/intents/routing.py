@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from drafting import language as languages
 from deskdraft.text.html_text import hidden_text, visible_text
+from drafting.intents.classifier import embed_texts
 from drafting.safety import RiskHit, SafetyNet, asks_for_human, flags_of
 from drafting.sentiment import assess
 
 if TYPE_CHECKING:
-    from drafting.router import IntentRouter
+    from drafting.intents.classifier import IntentRouter
 
 UNKNOWN = "unknown"
 RISKY_TOP_K = 3
@@ -55,6 +56,9 @@ class Route:
     language: str  # ISO 639-1
     wants_human: bool  # the customer asked for a person
     reasons: tuple[str, ...]  # human-readable, for the note
+    # The routed text's query embedding (router.embedding_name's model): retrieval reuses it instead of embedding
+    # the ticket a second time. None without a router or text.
+    query_vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def needs_human(self) -> bool:
@@ -132,13 +136,15 @@ def route(latest: str, earlier_customer_turns: Sequence[str], router: IntentRout
     allowed = {spec.name for spec in intents} if intents is not None else None
     reasons: list[str] = []
 
+    query_vector = None
     if router is None:
         decision = IntentDecision(UNKNOWN, 0.0, UNKNOWN, (), ("intent unknown: no router trained",))
     elif not latest.strip():
         decision = IntentDecision(UNKNOWN, 0.0, UNKNOWN, (), ("intent unknown: empty message",))
     else:
         text, with_context = _router_text(latest, earlier)
-        classes, probabilities, similarity = router.scores([text])
+        query_vector = embed_texts(router.embed, [text])
+        classes, probabilities, similarity = router.scores_of_vectors(query_vector)
         decision = decide_intent(classes, probabilities[0], risky_intents, min_probability, allowed, risky_floor,
                                  similarity=float(similarity[0]), min_similarity=router.min_similarity)
         if with_context:
@@ -182,4 +188,5 @@ def route(latest: str, earlier_customer_turns: Sequence[str], router: IntentRout
         language=language,
         wants_human=human_phrase is not None,
         reasons=tuple(reasons),
+        query_vector=None if query_vector is None else query_vector[0],
     )
