@@ -23,6 +23,7 @@ from celery.signals import beat_init, worker_ready
 import pipeline
 from connectors import PermanentHelpdeskError, TransientHelpdeskError, build_connectors
 from deskdraft import (
+    leases,
     private_files,
     queue_transport,
     worker_signals,  # noqa: F401  logs with ids, metrics and the heartbeat, on Celery's signals
@@ -231,7 +232,7 @@ def process_event(self: Any, inbox_id: int) -> str:
     d.state.start_attempt(inbox_id)
     event = d.state.get_event(inbox_id)
     try:
-        outcome = pipeline.handle(event, d)
+        outcome = pipeline.handle(event, d, owner=leases.owner_id(self.request.id))
     except TRANSIENT as exc:
         limit = d.config.queue.task_max_retries
         if self.request.retries >= limit or isinstance(exc, anthropic.EnforcedSpendLimitReachedError):

@@ -397,8 +397,9 @@ class QueueSchema(_Strict):
     retry_backoff_seconds = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3600))
     sweep_after_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1, max=86400))
     sweep_interval_seconds = fields.Float(load_default=60, validate=validate.Range(min=0.5, max=3600))
-    # Longer than any one job can take (model timeout x retries): a claim older than this belongs to a dead run.
-    claim_timeout_seconds = fields.Integer(load_default=900, validate=validate.Range(min=1, max=86400))
+    # The claim's lease: renewed every third of it while its run lives (deskdraft/leases.py), so a dead worker's
+    # ticket is free again within this, however long a live job takes.
+    claim_timeout_seconds = fields.Integer(load_default=90, validate=validate.Range(min=1, max=86400))
     broker_url_env = fields.String(load_default=None, validate=validate.Regexp(ENV_NAME, error=ENV_NAME_ERROR))
 
     @validates_schema
