@@ -15,8 +15,9 @@ import socket
 import threading
 import uuid
 import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class LeaseKeeper:
             self.renew_all()
 
 
-_keepers: "weakref.WeakKeyDictionary[Any, dict[float, LeaseKeeper]]" = weakref.WeakKeyDictionary()
+_keepers: weakref.WeakKeyDictionary[Any, dict[float, LeaseKeeper]] = weakref.WeakKeyDictionary()
 _keepers_lock = threading.Lock()
 
 
