@@ -198,19 +198,12 @@ _beat_lock: Any = None
 
 @beat_init.connect
 def _one_scheduler(**kwargs: Any) -> None:
-    """Refuse to run a second scheduler on this data folder: two beats send every sweep twice."""
-    from filelock import FileLock, Timeout
+    """One scheduler per deployment (deskdraft/scheduler_lock.py): a second beat waits as a standby on PostgreSQL,
+    and refuses to start on the same SQLite data folder."""
+    from deskdraft import scheduler_lock
 
     global _beat_lock
-    path = Path(_config.data_dir if _config else load_config().data_dir).resolve() / "celerybeat.lock"
-    lock = FileLock(str(path), thread_local=False)
-    try:
-        lock.acquire(blocking=False)
-    except Timeout:
-        log.error("another scheduler (celery beat) holds %s: this one stops", path)
-        os._exit(3)  # beat would go on after an exception here; a second one must not
-    _beat_lock = lock
-
+    _beat_lock = scheduler_lock.hold(_config or load_config())
 
 
 def _countdown(exc: BaseException, retries: int, base: int) -> int:
