@@ -102,9 +102,10 @@ class Cluster:
                 raise RuntimeError(f"{name} exited: {self.log(name)[-3000:]}")
         return proc
 
-    def start_beat(self) -> subprocess.Popen:
-        """The one scheduler: a second one waits on the scheduler lock (worker._one_scheduler) until this one dies."""
-        return self._spawn("beat", [*CELERY, "beat", "--loglevel", "INFO"])
+    def start_beat(self, name: str = "beat") -> subprocess.Popen:
+        """The one scheduler: a second one waits on the scheduler lock (deskdraft/scheduler_lock.py) until this one
+        dies. Its schedule file is per process name, so two beats on one data folder do not share it."""
+        return self._spawn(name, [*CELERY, "beat", "--loglevel", "INFO"])
 
     def start_web(self, bind: str | None = None, workers: int = 1) -> str:
         bind = bind or f"127.0.0.1:{free_port()}"
@@ -117,9 +118,10 @@ class Cluster:
         self.web_url = f"http://{bind}"
         return self.web_url
 
-    def start(self, chroma_path: Path | None = None, web_bind: str | None = None) -> Cluster:
+    def start(self, chroma_path: Path | None = None, chroma_port: int | None = None,
+              web_bind: str | None = None) -> Cluster:
         if chroma_path is not None:
-            self.start_chroma(chroma_path)
+            self.start_chroma(chroma_path, chroma_port)
         for name in self.worker_names():
             self.start_worker(name, wait=False)
         self.start_beat()
@@ -171,8 +173,8 @@ class Cluster:
     def _restart(self, name: str) -> None:
         if name.startswith("worker"):
             self.start_worker(name, wait=False)
-        elif name == "beat":
-            self.start_beat()
+        elif name.startswith("beat"):
+            self.start_beat(name)
         elif name == "web" and self.web_url:
             self.start_web(self.web_url.removeprefix("http://"))
         elif name == "chroma" and self.chroma_url:
@@ -239,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_database(config.database_url)
     cluster = Cluster(env, var / "logs", workers=args.workers, concurrency=args.concurrency or config.queue.concurrency)
     subprocess.run([sys.executable, "-m", "flask", "--app", "webhooks", "db", "upgrade"], cwd=REPO, env=env, check=True)
-    cluster.start(chroma_path=var / "chroma", web_bind=args.bind)
+    cluster.start(chroma_path=var / "chroma", chroma_port=args.chroma_port, web_bind=args.bind)
     print(f"deskdraft cluster: config {target}\n  chroma {cluster.chroma_url}, {args.workers} worker(s) x "
           f"{cluster.concurrency} threads, one beat, webhooks on {cluster.web_url}/webhooks/<account>\n"
           f"  logs in {cluster.log_dir}; load knowledge with DESKDRAFT_CONFIG={target} deskdraft knowledge ingest DIR",
