@@ -19,6 +19,7 @@ from typing import Any
 import anthropic
 from celery import Celery
 from celery.signals import beat_init, worker_ready
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import pipeline
 from connectors import PermanentHelpdeskError, TransientHelpdeskError, build_connectors
@@ -36,7 +37,8 @@ from drafting.claude import Drafter
 log = logging.getLogger(__name__)
 
 celery_app = Celery("deskdraft")
-TRANSIENT = (TransientHelpdeskError, pipeline.RetrievalUnavailable, *MODEL_RETRYABLE)
+# A locked or unreachable database is an outage too (SQLite busy past its timeout, PostgreSQL restarting).
+TRANSIENT = (TransientHelpdeskError, pipeline.RetrievalUnavailable, OperationalError, *MODEL_RETRYABLE)
 MAX_COUNTDOWN = 3600
 PURGE_INTERVAL_SECONDS = 3600  # retention is in days: hourly keeps every record within an hour of its limit
 
@@ -90,6 +92,8 @@ def configure(config: Config) -> Celery:
         worker_pool="threads", worker_concurrency=config.queue.concurrency,
         task_serializer="json", accept_content=["json"],
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # ride out a broker restart of any length (Celery's default gives up
+                                             # after 100 attempts and the worker exits)
         worker_hijack_root_logger=False,
         beat_schedule=beat_schedule(config),
         beat_schedule_filename=str(Path(config.data_dir).resolve() / "celerybeat-schedule"),
@@ -219,11 +223,15 @@ def _countdown(exc: BaseException, retries: int, base: int) -> int:
 def process_event(self: Any, inbox_id: int) -> str:
     """Draft for one accepted webhook event. Ids in, everything re-read; safe to run twice."""
     d = deps()
-    event = d.state.get_event(inbox_id)
-    if event is None or event.status != "pending":
-        return "not pending"
-    d.state.start_attempt(inbox_id)
-    event = d.state.get_event(inbox_id)
+    try:
+        event = d.state.get_event(inbox_id)
+        if event is None or event.status != "pending":
+            return "not pending"
+        d.state.start_attempt(inbox_id)
+        event = d.state.get_event(inbox_id)
+    except OperationalError as exc:  # the database is locked or restarting: nothing started yet, try again later
+        raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries,
+                                                       d.config.queue.retry_backoff_seconds)) from None
     try:
         outcome = pipeline.handle(event, d, owner=leases.owner_id(self.request.id))
     except TRANSIENT as exc:
@@ -232,9 +240,12 @@ def process_event(self: Any, inbox_id: int) -> str:
             # A spend limit is monthly: backing off for minutes would only delay the note that says so.
             return _give_up(event, d, f"{type(exc).__name__}: {exc}")
         countdown = _countdown(exc, self.request.retries, d.config.queue.retry_backoff_seconds)
-        d.state.log(event.account, event.ticket_id, "retry_scheduled", inbox_id, error=str(exc)[:300],
-                    in_seconds=countdown, retry=self.request.retries + 1, of=limit)
-        d.state.mark_enqueued(inbox_id, delay=countdown)
+        try:
+            d.state.log(event.account, event.ticket_id, "retry_scheduled", inbox_id, error=str(exc)[:300],
+                        in_seconds=countdown, retry=self.request.retries + 1, of=limit)
+            d.state.mark_enqueued(inbox_id, delay=countdown)
+        except SQLAlchemyError as db_down:  # the retry still goes out; the pending row and the sweep back it up
+            log.warning("inbox %s: retry bookkeeping not written: %s", inbox_id, db_down)
         raise self.retry(exc=exc, countdown=countdown)
     except PermanentHelpdeskError as exc:
         # 401/403/404/422: the helpdesk refuses; retrying will not change that. Recorded for the admin.
