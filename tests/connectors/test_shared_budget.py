@@ -68,7 +68,7 @@ def test_two_processes_spend_one_budget(tmp_path, fd):
     budget.limiter.clear(budget.item, budget.key)  # a rerun within the minute starts from a full budget
     spawn = multiprocessing.get_context("spawn")
     results = spawn.Queue()
-    start_at = time.time() + 8  # both processes import and connect first, then begin together
+    start_at = time.time() + 5  # both processes import and connect first, then begin together
     procs = [spawn.Process(target=_spend, args=(text, start_at, PER_MINUTE, results)) for _ in range(2)]
     try:
         for proc in procs:

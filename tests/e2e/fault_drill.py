@@ -36,6 +36,8 @@ class DrillResult:
     model_calls: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
     steps: dict[str, int] = field(default_factory=dict)  # audit steps that show recovery at work
+    standby_sent_before: bool | None = None  # did the standby scheduler send anything while the first one lived
+    standby_took_over: bool = False
 
     @property
     def missing(self) -> list[int]:
@@ -49,7 +51,8 @@ class DrillResult:
         return (f"{self.tickets} tickets, {len(self.kills)} SIGKILLs, drained in {self.drain_seconds:.1f} s "
                 f"({self.tickets / max(self.drain_seconds, 0.001):.2f} tickets/s); posts: "
                 f"{sum(self.posts.values())} (missing {len(self.missing)}, doubled {len(self.doubled)}); "
-                f"model calls {self.model_calls}; inbox outcomes {self.outcomes}; recovery steps {self.steps}")
+                f"model calls {self.model_calls}; inbox outcomes {self.outcomes}; recovery steps {self.steps}; "
+                f"standby scheduler took over: {self.standby_took_over}")
 
 
 def run_drill(tmp: Path, *, tickets: int, broker_url: str, database_url: str, workers: int = 3,
@@ -91,10 +94,14 @@ def run_drill(tmp: Path, *, tickets: int, broker_url: str, database_url: str, wo
         names = cluster.worker_names()
         for name in names:
             cluster.start_worker(name, wait=False)
-        cluster.start_beat()
+        cluster.start_beat("beat")
         web = cluster.start_web()
         for name in names:
             _wait_ready(cluster, name)
+        _wait_log(cluster, "beat", "held: this beat sends")
+        # A second scheduler (a failover copy on another host): it must wait, and take over when the first dies.
+        cluster.start_beat("beat-standby")
+        _wait_log(cluster, "beat-standby", "waiting as a standby")
         say(f"cluster up: {workers} workers x {concurrency} threads, beat, gunicorn, chroma {chroma_url}")
 
         desk.add_people(CUSTOMER, AGENT)
@@ -129,9 +136,14 @@ def run_drill(tmp: Path, *, tickets: int, broker_url: str, database_url: str, wo
                 result.kills.append((now - started, victim))
                 cluster.start_worker(victim, wait=False)  # as a supervisor restarts it
                 next_kill = now + rng.uniform(*kill_every)
+                if len(result.kills) == 2:  # the scheduler too, once: without the standby no sweep would come
+                    result.standby_sent_before = "Sending due task" in cluster.log("beat-standby")
+                    cluster.kill("beat")
+                    result.kills.append((now - started, "beat"))
             time.sleep(0.2)
         result.drain_seconds = time.monotonic() - started
-        time.sleep(3 * sweep_after_seconds / 2)  # room for a late sweep or redelivery to (wrongly) post again
+        result.standby_took_over = "held: this beat sends" in cluster.log("beat-standby")
+        time.sleep(sweep_after_seconds + 2)  # room for a late sweep or redelivery to (wrongly) post again
         result.posts = {t: len(desk.posts(t)) for t in ids}
         result.model_calls = len(claude.requests)
         for event in state.events():
@@ -149,10 +161,14 @@ def run_drill(tmp: Path, *, tickets: int, broker_url: str, database_url: str, wo
 
 
 def _wait_ready(cluster: Cluster, name: str) -> None:
+    _wait_log(cluster, name, "ready.")
+
+
+def _wait_log(cluster: Cluster, name: str, text: str) -> None:
     deadline = time.monotonic() + 120
-    while "ready." not in cluster.log(name):
+    while text not in cluster.log(name):
         if time.monotonic() > deadline or not cluster.alive(name):
-            raise AssertionError(f"{name} did not start: {cluster.log(name)[-3000:]}")
+            raise AssertionError(f"{name} never logged {text!r}: {cluster.log(name)[-3000:]}")
         time.sleep(0.2)
 
 

@@ -1,7 +1,7 @@
 """Exactly once with many workers, proven under faults: three worker processes on Redis and PostgreSQL with a Chroma
 server, 60 tickets, a 2 s model, and a random worker SIGKILLed every few seconds (and restarted, as a supervisor
-would). Every ticket ends with exactly one post; none is lost. The time to drain is printed
-(benchmarks/faults.py runs 500 tickets)."""
+would); the scheduler is SIGKILLed once and its standby must take over. Every ticket ends with exactly one post;
+none is lost. The time to drain is printed (benchmarks/faults.py runs 500 tickets)."""
 from __future__ import annotations
 
 from tests.e2e.fault_drill import run_drill
@@ -20,5 +20,7 @@ def test_three_workers_killed_at_random_post_every_ticket_exactly_once(tmp_path,
         drop_database(database)
     with capsys.disabled():
         print(f"\nmulti-worker fault drill: {result.summary()}")
-    assert len(result.kills) >= 3, "the drill must actually kill workers mid-run"
+    assert len(result.kills) >= 4, "the drill must actually kill workers mid-run"
     assert result.missing == [] and result.doubled == [], result.summary()
+    assert result.standby_sent_before is False, "a standby scheduler sent tasks while the first one ran"
+    assert result.standby_took_over, "the standby scheduler never took over"
