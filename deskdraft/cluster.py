@@ -60,6 +60,7 @@ class Cluster:
     concurrency: int = 4
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     chroma_url: str | None = None
+    chroma_path: Path | None = None
     web_url: str | None = None
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
@@ -81,6 +82,7 @@ class Cluster:
         if exe is None:
             raise RuntimeError("the chroma command is not installed (it comes with the chromadb package)")
         port = port or free_port()
+        self.chroma_path = path
         self._spawn("chroma", [exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)])
         _wait(lambda: _listening(port) or self.procs["chroma"].poll() is not None, 60, "chroma run")
         if self.procs["chroma"].poll() is not None:
@@ -177,8 +179,8 @@ class Cluster:
             self.start_beat(name)
         elif name == "web" and self.web_url:
             self.start_web(self.web_url.removeprefix("http://"))
-        elif name == "chroma" and self.chroma_url:
-            self.start_chroma(Path(self.procs["chroma"].args[3]), int(self.chroma_url.rsplit(":", 1)[1]))
+        elif name == "chroma" and self.chroma_url and self.chroma_path:
+            self.start_chroma(self.chroma_path, int(self.chroma_url.rsplit(":", 1)[1]))
 
 
 def cluster_config(source: Path, target: Path, chroma_url: str) -> Path:
