@@ -13,6 +13,7 @@ if any ticket got none or more than one. CI runs the same drill with 60 tickets 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -40,6 +41,9 @@ def main() -> int:
 
     from tests.test_state import drop_database, postgres_url
 
+    # Stopped from outside (SIGTERM, or SIGINT where a background shell ignores it): still stop the cluster and
+    # drop the throwaway database on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     database = args.database or postgres_url()
     try:
         with tempfile.TemporaryDirectory(prefix="deskdraft-faults-") as tmp:

@@ -127,38 +127,31 @@ def test_a_claim_left_by_the_release_before_leases_expires_after_the_old_timeout
     assert state.claim_post("z:2:1", "z", "2", "run-b", lease_seconds=60) == "taken_over"
 
 
-def test_only_one_of_many_threads_wins_a_claim(state):
+def _contend(state: State, ref: str, takers: int = 8) -> list[str]:
+    """claim_post from `takers` threads released at once, each as its own run."""
     results: list[str] = []
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(takers)
 
     def contend(n: int) -> None:
         barrier.wait()
-        results.append(state.claim_post("z:9:1", "z", "9", f"run-{n}", lease_seconds=60))
+        results.append(state.claim_post(ref, "z", "9", f"run-{n}", lease_seconds=60))
 
-    threads = [threading.Thread(target=contend, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=contend, args=(n,)) for n in range(takers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == ["busy"] * 7 + ["claimed"]
+    return sorted(results)
+
+
+def test_only_one_of_many_threads_wins_a_claim(state):
+    assert _contend(state, "z:9:1") == ["busy"] * 7 + ["claimed"]
 
 
 def test_only_one_of_many_takers_wins_an_expired_lease(state, clock):
     assert state.claim_post("z:9:2", "z", "9", "dead", lease_seconds=60) == "claimed"
     clock.now += 61
-    results: list[str] = []
-    barrier = threading.Barrier(8)
-
-    def contend(n: int) -> None:
-        barrier.wait()
-        results.append(state.claim_post("z:9:2", "z", "9", f"run-{n}", lease_seconds=60))
-
-    threads = [threading.Thread(target=contend, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(results) == ["busy"] * 7 + ["taken_over"]
+    assert _contend(state, "z:9:2") == ["busy"] * 7 + ["taken_over"]
 
 
 def test_audit_trail_keeps_order_and_details(state):

@@ -81,15 +81,7 @@ def run_drill(tmp: Path, *, tickets: int, broker_url: str, database_url: str, wo
             queue={"name": queue_name, "broker_url": broker_url, "concurrency": concurrency,
                    "sweep_after_seconds": sweep_after_seconds, "sweep_interval_seconds": 1,
                    "claim_timeout_seconds": lease_seconds, "task_max_retries": 5, "retry_backoff_seconds": 1}))
-        cluster.env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(config_path), "HF_HUB_OFFLINE": "1",
-                       "TEST_ANTHROPIC_KEY": ANTHROPIC_KEY}
-        docs = tmp / "kb"
-        docs.mkdir()
-        for name, text in KB.items():
-            (docs / name).write_text(text)
-        for command in (["db", "upgrade"], ["knowledge", "ingest", str(docs), "--kind", "article"]):
-            subprocess.run([sys.executable, "-m", "flask", "--app", "webhooks", *command], cwd=REPO,
-                           env=cluster.env, check=True, capture_output=True, timeout=180)
+        prepare(cluster, config_path, tmp / "kb")
         state = State(database_url)
         names = cluster.worker_names()
         for name in names:
@@ -158,6 +150,18 @@ def run_drill(tmp: Path, *, tickets: int, broker_url: str, database_url: str, wo
         for server in servers:
             server.stop()
         _delete_queue(broker_url, queue_name)
+
+
+def prepare(cluster: Cluster, config_path: Path, docs: Path) -> None:
+    """The processes' environment (config, secrets), the tables, and the test knowledge ingested into the store."""
+    cluster.env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(config_path), "HF_HUB_OFFLINE": "1",
+                   "TEST_ANTHROPIC_KEY": ANTHROPIC_KEY}
+    docs.mkdir()
+    for name, text in KB.items():
+        (docs / name).write_text(text)
+    for command in (["db", "upgrade"], ["knowledge", "ingest", str(docs), "--kind", "article"]):
+        subprocess.run([sys.executable, "-m", "flask", "--app", "webhooks", *command], cwd=REPO,
+                       env=cluster.env, check=True, capture_output=True, timeout=180)
 
 
 def _wait_ready(cluster: Cluster, name: str) -> None:

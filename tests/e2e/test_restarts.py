@@ -4,20 +4,19 @@ with jobs in flight, then locks the SQLite database past the worker's busy timeo
 each one and every ticket ends with exactly one post and no failure note."""
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 
 import httpx
 
-from deskdraft.cluster import REPO, Cluster
+from deskdraft.cluster import Cluster
 from deskdraft.state import State
 from tests.conftest import config_text
-from tests.e2e.desks import SECRETS, ZendeskDesk
-from tests.e2e.harness import ANTHROPIC_KEY, KB, good_draft, wait_for
+from tests.e2e.desks import ZendeskDesk
+from tests.e2e.fault_drill import prepare
+from tests.e2e.harness import ANTHROPIC_KEY, good_draft, wait_for
 from tests.e2e.test_outages import OwnRedis
 from tests.fakes.claude import FakeClaude
 from tests.fakes.server import serve
@@ -40,14 +39,7 @@ def test_the_worker_rides_out_chroma_broker_and_database_outages(tmp_path):
             knowledge={"url": chroma, "embedding": "hash", "min_score": 0.05},
             queue={"broker_url": redis.url, "name": "restarts", "task_max_retries": 8, "retry_backoff_seconds": 1,
                    "sweep_after_seconds": 10}))
-        cluster.env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(config), "HF_HUB_OFFLINE": "1",
-                       "TEST_ANTHROPIC_KEY": ANTHROPIC_KEY}
-        docs = tmp_path / "kb"
-        docs.mkdir()
-        for name, text in KB.items():
-            (docs / name).write_text(text)
-        subprocess.run([sys.executable, "-m", "flask", "--app", "webhooks", "knowledge", "ingest", str(docs),
-                        "--kind", "article"], cwd=REPO, env=cluster.env, check=True, capture_output=True, timeout=180)
+        prepare(cluster, config, tmp_path / "kb")
         worker = cluster.start_worker("worker1")
         cluster.start_beat()
         web = cluster.start_web()
