@@ -1,9 +1,11 @@
 """The Celery app and its two tasks: process one inbox event, and sweep stalled ones back into the queue.
 
-Run it as ONE process with a thread pool (`celery -A worker worker`), and the scheduler as its own process
-(`celery -A worker beat`; scripts/supervise.py runs and restarts both): the embedded Chroma store is not
-process-safe, and drafting waits on HTTP, so threads give the concurrency. `worker.app` is built from
-config.yaml on first access, so importing this module never reads the config or opens anything.
+With the embedded defaults, run it as ONE process with a thread pool (`celery -A worker worker`), and the
+scheduler as its own process (`celery -A worker beat`; scripts/supervise.py runs and restarts both): the embedded
+Chroma store is not process-safe, and drafting waits on HTTP, so threads give the concurrency. With a Chroma server
+and PostgreSQL, run as many worker processes as needed and one beat (a second one stands by:
+deskdraft/scheduler_lock.py); scripts/cluster starts that topology. `worker.app` is built from config.yaml on first
+access, so importing this module never reads the config or opens anything.
 """
 from __future__ import annotations
 
