@@ -163,7 +163,7 @@ def _posted_by_the_dead_run(ticket: Ticket, ref: str, deps: Deps, audit: Callabl
     again and record what is there, rather than post a second time."""
     fresh = deps.connectors[ticket.account].fetch_ticket(ticket.id)
     if fresh is None:
-        return Outcome("ticket_gone", "ticket no longer exists")
+        return Outcome("ticket_gone", "ticket no longer exists")  # its claim expires with the lease: nothing to post
     finish_pending(fresh, deps, audit)
     if ref in fresh.posted_refs():
         deps.state.mark_posted(ref, ticket.account, ticket.id, "note", _comment_id(fresh, ref))

@@ -25,8 +25,9 @@ MIN_INTERVAL_SECONDS = 0.2
 
 
 def owner_id(job_id: str | None = None) -> str:
-    """Who holds a claim: this host and process, and the job (Celery task id) or a fresh id for a run without one."""
-    return f"{socket.gethostname()}:{os.getpid()}:{job_id or uuid.uuid4().hex[:16]}"
+    """Who holds a claim: this host and process, the job (Celery task id) and this run of it. A retry keeps its
+    task id and a broker may redeliver a message still running, so the run's own suffix keeps two runs apart."""
+    return f"{socket.gethostname()}:{os.getpid()}:{job_id or '-'}:{uuid.uuid4().hex[:8]}"
 
 
 class LeaseKeeper:

@@ -40,4 +40,4 @@ def test_one_keeper_per_state_and_lease(tmp_path):
     state = State(f"sqlite:///{tmp_path / 'state.db'}")
     assert leases.keeper(state, 90) is leases.keeper(state, 90)
     assert leases.keeper(state, 30) is not leases.keeper(state, 90)
-    assert leases.owner_id("task-1").endswith(":task-1") and leases.owner_id() != leases.owner_id()
+    assert ":task-1:" in leases.owner_id("task-1") and leases.owner_id("task-1") != leases.owner_id("task-1")
