@@ -55,8 +55,8 @@ inbox = Table(
     Index("ix_inbox_status_enqueued", "status", "enqueued_at"),  # backlog, oldest pending, the sweep
 )
 
-# One row per draft ref (account:ticket:customer-comment): the claim (a lease with an owner) taken before posting and the
-# proof afterwards. The unique key is what makes "never post twice" hold across threads and hosts.
+# One row per draft ref (account:ticket:customer-comment): the claim (a lease with an owner) taken before posting
+# and the proof afterwards. The unique key is what makes "never post twice" hold across threads and hosts.
 posts = Table(
     "posts", metadata,
     Column("draft_ref", String(200), primary_key=True),
