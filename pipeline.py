@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from connectors.base import Comment, Connector, Ticket
 from connectors.http import HelpdeskError
+from deskdraft import leases
 from deskdraft.settings import Config
 from deskdraft.state import InboxEvent, State
 from drafting import checks, gate, notes, output_guard, overrides, prompts, review
@@ -92,8 +93,9 @@ def _gap(earlier: Comment, later: Comment) -> float:
         return 0.0  # no usable timestamps: keep the messages together, as before
 
 
-def handle(event: InboxEvent, deps: Deps) -> Outcome:
-    """Process one inbox event; raises transient errors for the task to retry."""
+def handle(event: InboxEvent, deps: Deps, owner: str | None = None) -> Outcome:
+    """Process one inbox event; raises transient errors for the task to retry. `owner` names this run in its claim
+    (deskdraft/leases.owner_id: host, process and job)."""
     state, connector = deps.state, deps.connectors[event.account]
     audit = lambda step, **detail: state.log(event.account, event.ticket_id, step, event.id, **detail)  # noqa: E731
 
@@ -111,35 +113,68 @@ def handle(event: InboxEvent, deps: Deps) -> Outcome:
         return Outcome("skipped", reason)
 
     ref = draft_ref(ticket, ticket.latest.id)
-    timeout = deps.config.queue.claim_timeout_seconds
     if ref in ticket.posted_refs():  # posted by a run that died before recording it (recorded above if it could be)
         state.mark_posted(ref, event.account, ticket.id, "note", _comment_id(ticket, ref))
         audit("skipped", reason="already posted (found on the ticket)", ref=ref)
         return Outcome("already_posted", ref)
-    claim = state.claim_post(ref, event.account, ticket.id, timeout)
-    if claim != "claimed":
+    owner = owner or leases.owner_id()
+    lease = deps.config.queue.claim_timeout_seconds
+    claim = state.claim_post(ref, event.account, ticket.id, owner, lease)
+    if claim not in ("claimed", "taken_over"):
         audit("skipped", reason=f"draft {claim} by another run", ref=ref)
         return Outcome("already_posted" if claim == "posted" else "in_progress", ref)
 
+    keeper = leases.keeper(state, lease)
     try:
-        outcome = _act(ticket, ref, deps, audit)
+        with keeper.holding(ref, owner):
+            if claim == "taken_over":
+                audit("claim_taken_over", ref=ref)
+                found = _posted_by_the_dead_run(ticket, ref, deps, audit)
+                if found is not None:
+                    return found
+            outcome = _act(ticket, ref, deps, audit, _Lease(owner, lease, keeper))
     except ClaimLost:
-        # A slow run whose claim went stale and was taken over: the taker posts; releasing would drop its claim.
+        # A run whose lease ran out and was taken over: the taker posts; releasing would drop its claim.
         audit("skipped", reason="claim taken over by another run before posting", ref=ref)
         return Outcome("in_progress", ref)
     except BaseException:
-        state.release_claim(ref)  # a retry re-reads the ticket, so a post whose answer was lost still counts once
+        state.release_claim(ref, owner)  # a retry re-reads the ticket, so a post whose answer was lost counts once
         raise
     if outcome.kind != SUPERSEDED:  # the claim may be another run's now: leave it to that run
-        state.confirm_post(ref, outcome.kind, outcome.comment_id)
+        state.confirm_post(ref, owner, outcome.kind, outcome.comment_id)
     return outcome
 
 
+@dataclass(frozen=True)
+class _Lease:
+    owner: str
+    seconds: float
+    keeper: leases.LeaseKeeper
+
+    def still_ours(self, state: State, ref: str) -> bool:
+        """Right before the post: not lost to a heartbeat, and still the owner by compare-and-set (renewed)."""
+        return not self.keeper.lost(ref, self.owner) and state.still_holds(ref, self.owner, self.seconds)
+
+
+def _posted_by_the_dead_run(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Outcome | None:
+    """After taking over an expired lease: its holder may have posted after our first read of the ticket. Read it
+    again and record what is there, rather than post a second time."""
+    fresh = deps.connectors[ticket.account].fetch_ticket(ticket.id)
+    if fresh is None:
+        return Outcome("ticket_gone", "ticket no longer exists")  # its claim expires with the lease: nothing to post
+    finish_pending(fresh, deps, audit)
+    if ref in fresh.posted_refs():
+        deps.state.mark_posted(ref, ticket.account, ticket.id, "note", _comment_id(fresh, ref))
+        audit("skipped", reason="already posted (found on the ticket after taking over)", ref=ref)
+        return Outcome("already_posted", ref)
+    return None
+
+
 class ClaimLost(RuntimeError):
-    """This run's claim went stale and another run took it over: that run posts, not this one."""
+    """This run's lease ran out and another run took the claim over: that run posts, not this one."""
 
 
-def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Outcome:
+def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None], lease: _Lease) -> Outcome:
     config, connector = deps.config, deps.connectors[ticket.account]
     burst, earlier = customer_turns(ticket, config.routing.burst_seconds)
     latest_text = "\n\n".join(c.body for c in burst) or ticket.latest.body
@@ -237,9 +272,9 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None]) -> Ou
 
     # The plan is written before the post: if the helpdesk's answer is lost, the next run finds the ref on the
     # ticket and records the post from it (finish_pending) instead of stopping at "our own post".
-    # Slow is not dead: checked (and renewed, compare-and-set) right before the post, so a run slower than
-    # claim_timeout whose claim another run took over stops here and that run posts.
-    if not deps.state.still_holds(ref):
+    # Only the owner posts: checked (and renewed, compare-and-set) right before the post, so a run whose lease ran
+    # out (frozen past it: a paused VM, a stalled database) and was taken over stops here, and the taker posts.
+    if not lease.still_ours(deps.state, ref):
         raise ClaimLost(ref)
     deps.state.save_plan(ref, ticket.account, ticket.id, plan)
     comment_id = post()
@@ -403,15 +438,20 @@ def post_failure(event: InboxEvent, deps: Deps, error: str) -> Outcome:
     if target is None:
         return Outcome("ticket_gone")
     ref = draft_ref(ticket, target.id)
-    timeout = deps.config.queue.claim_timeout_seconds
-    if ref in ticket.posted_refs() or deps.state.claim_post(ref, event.account, ticket.id, timeout) != "claimed":
+    owner = leases.owner_id()
+    claim = "posted" if ref in ticket.posted_refs() else \
+        deps.state.claim_post(ref, event.account, ticket.id, owner, deps.config.queue.claim_timeout_seconds)
+    if claim == "taken_over":  # its dead holder may have posted since the read above
+        fresh = connector.fetch_ticket(ticket.id)
+        claim = "posted" if fresh is None or ref in fresh.posted_refs() else "claimed"
+    if claim != "claimed":
         return Outcome("already_posted", ref)
     try:
         comment_id = connector.post_note(ticket.id, notes.failed_note(ref, event.attempts, error))
     except BaseException:
-        deps.state.release_claim(ref)
+        deps.state.release_claim(ref, owner)
         raise
-    deps.state.confirm_post(ref, "failure_note", comment_id)
+    deps.state.confirm_post(ref, owner, "failure_note", comment_id)
     deps.state.log(event.account, event.ticket_id, "posted", event.id, where="internal_note",
                    outcome="failure_note", error=error, ref=ref)
     return Outcome("failure_note", error, comment_id)

@@ -1,9 +1,11 @@
 """The Celery app and its two tasks: process one inbox event, and sweep stalled ones back into the queue.
 
-Run it as ONE process with a thread pool (`celery -A worker worker`), and the scheduler as its own process
-(`celery -A worker beat`; scripts/supervise.py runs and restarts both): the embedded Chroma store is not
-process-safe, and drafting waits on HTTP, so threads give the concurrency. `worker.app` is built from
-config.yaml on first access, so importing this module never reads the config or opens anything.
+With the embedded defaults, run it as ONE process with a thread pool (`celery -A worker worker`), and the
+scheduler as its own process (`celery -A worker beat`; scripts/supervise.py runs and restarts both): the embedded
+Chroma store is not process-safe, and drafting waits on HTTP, so threads give the concurrency. With a Chroma server
+and PostgreSQL, run as many worker processes as needed and one beat (a second one stands by:
+deskdraft/scheduler_lock.py); scripts/cluster starts that topology. `worker.app` is built from config.yaml on first
+access, so importing this module never reads the config or opens anything.
 """
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ from typing import Any
 import anthropic
 from celery import Celery
 from celery.signals import beat_init, worker_ready
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import pipeline
 from connectors import PermanentHelpdeskError, TransientHelpdeskError, build_connectors
 from deskdraft import (
+    leases,
     private_files,
     queue_transport,
     worker_signals,  # noqa: F401  logs with ids, metrics and the heartbeat, on Celery's signals
@@ -36,7 +40,8 @@ from knowledge.retriever import RetrievalUnavailable  # light: the store is open
 log = logging.getLogger(__name__)
 
 celery_app = Celery("deskdraft")
-TRANSIENT = (TransientHelpdeskError, RetrievalUnavailable, *MODEL_RETRYABLE)
+# A locked or unreachable database is an outage too (SQLite busy past its timeout, PostgreSQL restarting).
+TRANSIENT = (TransientHelpdeskError, RetrievalUnavailable, OperationalError, *MODEL_RETRYABLE)
 MAX_COUNTDOWN = 3600
 PURGE_INTERVAL_SECONDS = 3600  # retention is in days: hourly keeps every record within an hour of its limit
 
@@ -90,6 +95,8 @@ def configure(config: Config) -> Celery:
         worker_pool="threads", worker_concurrency=config.queue.concurrency,
         task_serializer="json", accept_content=["json"],
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # ride out a broker restart of any length (Celery's default gives up
+                                             # after 100 attempts and the worker exits)
         worker_hijack_root_logger=False,
         beat_schedule=beat_schedule(config),
         beat_schedule_filename=str(Path(config.data_dir).resolve() / "celerybeat-schedule"),
@@ -198,19 +205,12 @@ _beat_lock: Any = None
 
 @beat_init.connect
 def _one_scheduler(**kwargs: Any) -> None:
-    """Refuse to run a second scheduler on this data folder: two beats send every sweep twice."""
-    from filelock import FileLock, Timeout
+    """One scheduler per deployment (deskdraft/scheduler_lock.py): a second beat waits as a standby on PostgreSQL,
+    and refuses to start on the same SQLite data folder."""
+    from deskdraft import scheduler_lock
 
     global _beat_lock
-    path = Path(_config.data_dir if _config else load_config().data_dir).resolve() / "celerybeat.lock"
-    lock = FileLock(str(path), thread_local=False)
-    try:
-        lock.acquire(blocking=False)
-    except Timeout:
-        log.error("another scheduler (celery beat) holds %s: this one stops", path)
-        os._exit(3)  # beat would go on after an exception here; a second one must not
-    _beat_lock = lock
-
+    _beat_lock = scheduler_lock.hold(_config or load_config())
 
 
 def _countdown(exc: BaseException, retries: int, base: int) -> int:
@@ -226,22 +226,29 @@ def _countdown(exc: BaseException, retries: int, base: int) -> int:
 def process_event(self: Any, inbox_id: int) -> str:
     """Draft for one accepted webhook event. Ids in, everything re-read; safe to run twice."""
     d = deps()
-    event = d.state.get_event(inbox_id)
-    if event is None or event.status != "pending":
-        return "not pending"
-    d.state.start_attempt(inbox_id)
-    event = d.state.get_event(inbox_id)
     try:
-        outcome = pipeline.handle(event, d)
+        event = d.state.get_event(inbox_id)
+        if event is None or event.status != "pending":
+            return "not pending"
+        d.state.start_attempt(inbox_id)
+        event = d.state.get_event(inbox_id)
+    except OperationalError as exc:  # the database is locked or restarting: nothing started yet, try again later
+        raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries,
+                                                       d.config.queue.retry_backoff_seconds)) from None
+    try:
+        outcome = pipeline.handle(event, d, owner=leases.owner_id(self.request.id))
     except TRANSIENT as exc:
         limit = d.config.queue.task_max_retries
         if self.request.retries >= limit or isinstance(exc, anthropic.EnforcedSpendLimitReachedError):
             # A spend limit is monthly: backing off for minutes would only delay the note that says so.
             return _give_up(event, d, f"{type(exc).__name__}: {exc}")
         countdown = _countdown(exc, self.request.retries, d.config.queue.retry_backoff_seconds)
-        d.state.log(event.account, event.ticket_id, "retry_scheduled", inbox_id, error=str(exc)[:300],
-                    in_seconds=countdown, retry=self.request.retries + 1, of=limit)
-        d.state.mark_enqueued(inbox_id, delay=countdown)
+        try:
+            d.state.log(event.account, event.ticket_id, "retry_scheduled", inbox_id, error=str(exc)[:300],
+                        in_seconds=countdown, retry=self.request.retries + 1, of=limit)
+            d.state.mark_enqueued(inbox_id, delay=countdown)
+        except SQLAlchemyError as db_down:  # the retry still goes out; the pending row and the sweep back it up
+            log.warning("inbox %s: retry bookkeeping not written: %s", inbox_id, db_down)
         raise self.retry(exc=exc, countdown=countdown)
     except PermanentHelpdeskError as exc:
         # 401/403/404/422: the helpdesk refuses; retrying will not change that. Recorded for the admin.

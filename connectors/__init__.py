@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from connectors.base import Comment, Connector, Ignored, MalformedPayload, Ticket, TicketEvent
+from connectors.budget import budget_for, shared_store_url
 from connectors.freshdesk import FreshdeskConnector
 from connectors.http import HelpdeskError, PermanentHelpdeskError, TransientHelpdeskError
 from connectors.intercom import IntercomConnector
@@ -14,11 +15,13 @@ CONNECTORS: dict[str, type] = {c.type: c for c in (ZendeskConnector, IntercomCon
 def build_connectors(config: Config) -> dict[str, Connector]:
     """One connector per helpdesk account, keyed by the account name used in the webhook URL."""
     built = {}
+    shared = shared_store_url(config)
     for name, account in config.helpdesks.items():
         cls = CONNECTORS.get(account.type)
         if cls is None:
             raise NotImplementedError(f"helpdesks.{name}: type {account.type!r} has no connector yet")
         built[name] = cls(account, config.webhooks)
+        built[name].budget = budget_for(account, shared)
     return built
 
 

@@ -10,7 +10,7 @@ Vendor quirks worth knowing:
   Identical bodies are deduped: Freshdesk's own retries (5/30/60 min later), but also a second reply whose body
   renders the same (a template without updated_at).
 - Webhooks spend the account's per-minute API budget too (those over it are postponed), so with
-  `requests_per_minute` every request, retries included, waits for a RequestBudget slot.
+  `requests_per_minute` every request, retries included, waits for a slot (connectors/budget.py).
 - API auth: the API key as basic-auth user name, password ignored ("X"). Notes default to private, but we always
   send `private: true`; `/reply` is always public. `PUT /tickets/{id}` REPLACES `tags`: escalate sends the union.
 - What changed since a time: GET /api/v2/tickets?updated_since=...&order_by=updated_at&order_type=asc, 100 a page,
@@ -32,7 +32,6 @@ import hmac
 import html
 import logging
 import re
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from connectors.base import ChangedTicket, Comment, Ignored, MalformedPayload, Person, Ticket, TicketEvent
+from connectors.budget import LocalBudget
 from connectors.http import LazyClient, PermanentHelpdeskError, make_client, send
 from connectors.payload import numeric_id, path_segment
 from deskdraft.settings import HelpdeskAccount, WebhookSettings
@@ -117,32 +117,6 @@ def pages(http: httpx.Client, path: str, params: Mapping[str, Any] | None = None
         page += 1
 
 
-class RequestBudget:
-    """At most `per_minute` requests a minute from this process, spaced evenly; thread-safe, sleeps outside the lock.
-
-    Each caller reserves the next free slot, so concurrent workers queue instead of bursting. Several processes
-    each need their own share of the account's limit (a shared Redis bucket would be the next step).
-    """
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.interval = 60.0 / per_minute
-        self._clock, self._sleep = clock, sleep
-        self._next_slot = float("-inf")
-        self._lock = threading.Lock()
-
-    def acquire(self) -> float:
-        """Wait for this request's slot; returns the seconds waited."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + self.interval
-        wait = slot - now
-        if wait > 0:
-            self._sleep(wait)
-        return max(wait, 0.0)
-
-
 class FreshdeskConnector(LazyClient):
     type = "freshdesk"
 
@@ -151,14 +125,13 @@ class FreshdeskConnector(LazyClient):
         self.account = account.name
         self._settings = account
         self._self_id = account.agent_user_id
-        rpm = account.requests_per_minute
-        self._budget = RequestBudget(rpm, clock, sleep) if rpm else None
+        rpm = account.requests_per_minute  # per process here; build_connectors shares it when Redis is there
+        self.budget = LocalBudget(rpm, clock, sleep) if rpm else None
         self._agents: dict[str, bool] = {}  # user id → is an agent; agents are few and rarely change
         self._agent_names: dict[str, str] = {}  # agent id → name, read with the check above
 
     def _build_client(self) -> httpx.Client:
-        hooks = {"request": [lambda request: self._budget.acquire()]} if self._budget else {}
-        return make_client(self._settings, auth=(self._settings.api_token, "X"), event_hooks=hooks)
+        return make_client(self._settings, auth=(self._settings.api_token, "X"))
 
     # --- webhooks ----------------------------------------------------------------------------
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:

@@ -51,6 +51,7 @@ class LazyClient:
 
     _http: httpx.Client | None = None
     _client_lock = threading.Lock()
+    budget: Any = None  # connectors/budget.py: every request, retries included, waits for a slot
 
     def _build_client(self) -> httpx.Client:
         raise NotImplementedError
@@ -60,6 +61,10 @@ class LazyClient:
         with self._client_lock:
             if self._http is None:
                 self._http = self._build_client()
+                if self.budget is not None:
+                    budget = self.budget
+                    self._http.event_hooks["request"] = [*self._http.event_hooks["request"],
+                                                         lambda request: budget.acquire()]
             return self._http
 
     def close(self) -> None:

@@ -29,6 +29,7 @@ SECTIONS = ("knowledge", "queue", "webhooks", "drafting", "state", "defaults", "
 
 
 BROKER_SCHEMES = r"^(redis|rediss|amqp|amqps|pyamqp|filesystem)://"
+REDIS_SCHEMES = r"^rediss?://"
 STATE_SCHEMES = r"^(sqlite|postgresql)(\+\w+)?://"
 
 
@@ -162,6 +163,8 @@ class QueueSettings:
     sweep_interval_seconds: float
     claim_timeout_seconds: int
     publish_timeout_seconds: float = 0.03  # the webhook waits this long for the broker, then leaves it to the sweep
+    # Redis shared by every process for helpdesk request budgets (connectors/budget.py); None: the broker's Redis.
+    budget_url: str | None = field(default=None, repr=False)
     peak_per_second: float = 0.0  # busiest expected webhook rate; check-config warns when threads cannot keep up
 
 
@@ -398,17 +401,21 @@ class QueueSchema(_Strict):
     retry_backoff_seconds = fields.Integer(load_default=30, validate=validate.Range(min=1, max=3600))
     sweep_after_seconds = fields.Integer(load_default=300, validate=validate.Range(min=1, max=86400))
     sweep_interval_seconds = fields.Float(load_default=60, validate=validate.Range(min=0.5, max=3600))
-    # Longer than any one job can take (model timeout x retries): a claim older than this belongs to a dead run.
-    claim_timeout_seconds = fields.Integer(load_default=900, validate=validate.Range(min=1, max=86400))
+    # The claim's lease: renewed every third of it while its run lives (deskdraft/leases.py), so a dead worker's
+    # ticket is free again within this, however long a live job takes.
+    claim_timeout_seconds = fields.Integer(load_default=90, validate=validate.Range(min=1, max=86400))
     broker_url_env = fields.String(load_default=None, validate=validate.Regexp(ENV_NAME, error=ENV_NAME_ERROR))
+    budget_url = fields.String(load_default=None, validate=validate.Regexp(REDIS_SCHEMES))
+    budget_url_env = fields.String(load_default=None, validate=validate.Regexp(ENV_NAME, error=ENV_NAME_ERROR))
 
     @validates_schema
     def url_from_env(self, data: dict, **kwargs: Any) -> None:
         _check_url_env(data, "broker_url", "broker_url_env", BROKER_SCHEMES)
+        _check_url_env(data, "budget_url", "budget_url_env", REDIS_SCHEMES)
 
     @post_load
     def resolve(self, data: dict, **kwargs: Any) -> dict:
-        return _resolve_url_env(data, "broker_url", "broker_url_env")
+        return _resolve_url_env(_resolve_url_env(data, "broker_url", "broker_url_env"), "budget_url", "budget_url_env")
     publish_timeout_seconds = fields.Float(load_default=0.03, validate=validate.Range(min=0.005, max=5))
 
 

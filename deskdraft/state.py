@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -58,8 +57,8 @@ inbox = Table(
     Index("ix_inbox_status_enqueued", "status", "enqueued_at"),  # backlog, oldest pending, the sweep
 )
 
-# One row per draft ref (account:ticket:customer-comment): the claim taken before posting and the
-# proof afterwards. The unique key is what makes "never post twice" hold across threads and hosts.
+# One row per draft ref (account:ticket:customer-comment): the claim (a lease with an owner) taken before posting
+# and the proof afterwards. The unique key is what makes "never post twice" hold across threads and hosts.
 posts = Table(
     "posts", metadata,
     Column("draft_ref", String(200), primary_key=True),
@@ -70,6 +69,8 @@ posts = Table(
     Column("comment_id", String(64)),
     Column("claimed_at", Float, nullable=False),
     Column("posted_at", Float),
+    Column("owner", String(200)),  # the run holding the claim: host:pid:job id
+    Column("lease_until", Float),  # the claim is the owner's until then; its heartbeat pushes it out
     Index("ix_posts_account_ticket", "account", "ticket_id"),  # the console's ticket page
 )
 
@@ -261,7 +262,6 @@ class State:
         migrations.upgrade(self.engine)
         self._now = clock
         self.listeners: list[Any] = []  # called after each audit step: (account, ticket_id, step, inbox_id, detail)
-        self._held = threading.local()  # per run (one thread each): the claimed_at of the claims it took
         # A paused server answers no query and no socket timeout fires (its kernel still ACKs): the deadline is
         # kept by waiting on a thread. Twice the driver's own wait, so the driver's clearer error usually wins.
         self._bounded = BoundedCalls(max(2 * wait_seconds, 2.0), threads=8, name="inbox") \
@@ -346,67 +346,69 @@ class State:
         with self.engine.connect() as conn:
             return [_event(row) for row in conn.execute(query).mappings().all()]
 
-    # --- posts (exactly once) ----------------------------------------------------------------
-    def claim_post(self, draft_ref: str, account: str, ticket_id: str, stale_after: float) -> str:
-        """Take the right to post draft_ref: "claimed" (go), "posted" (done before), "busy" (another run holds it).
-
-        A claim older than stale_after belonged to a run that died; it is taken over, and the caller
-        must check the ticket for the ref before posting, since that run may have posted first.
+    # --- posts (exactly once): claims are leases ------------------------------------------------
+    def claim_post(self, draft_ref: str, account: str, ticket_id: str, owner: str, lease_seconds: float) -> str:
+        """Take the right to post draft_ref as `owner` (worker + job id) for `lease_seconds`, renewed by a heartbeat
+        (deskdraft/leases.py) while the run goes on. Returns "claimed" (go), "taken_over" (go, but its holder died
+        holding it: the caller re-reads the ticket first, since that run may have posted), "posted" (done before)
+        or "busy" (another live run holds it).
         """
         now = self._now()
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(posts).values(draft_ref=draft_ref, account=account, ticket_id=ticket_id,
-                                                  status="claimed", claimed_at=now))
-            self._remember_claim(draft_ref, now)
+                                                  status="claimed", claimed_at=now, owner=owner,
+                                                  lease_until=now + lease_seconds))
             return "claimed"
         except IntegrityError:
             pass
         with self.engine.begin() as conn:
             row = conn.execute(select(posts).where(posts.c.draft_ref == draft_ref)).mappings().first()
+            if row is None:  # released between our insert and this read: try once more from the start
+                return self.claim_post(draft_ref, account, ticket_id, owner, lease_seconds)
             if row["status"] == "posted":
                 return "posted"
-            if now - row["claimed_at"] < stale_after:
+            if row["owner"] == owner:
+                return "claimed"  # this run asked twice
+            if row["lease_until"] is not None and row["lease_until"] > now:
                 return "busy"
-            # Compare-and-set on the old timestamp so only one taker wins.
-            taken = conn.execute(update(posts).where(posts.c.draft_ref == draft_ref,
-                                                     posts.c.claimed_at == row["claimed_at"])
-                                 .values(claimed_at=now)).rowcount
-        if taken == 1:
-            self._remember_claim(draft_ref, now)
-        return "claimed" if taken == 1 else "busy"
+            # Expired: its holder stopped renewing (dead, or frozen longer than the lease). Compare-and-set on the
+            # old owner and expiry, so of several takers only one wins.
+            taken = conn.execute(update(posts).where(
+                posts.c.draft_ref == draft_ref, posts.c.status == "claimed",
+                _same(posts.c.owner, row["owner"]), _same(posts.c.lease_until, row["lease_until"]))
+                .values(owner=owner, claimed_at=now, lease_until=now + lease_seconds)).rowcount
+        return "taken_over" if taken == 1 else "busy"
 
-    def _remember_claim(self, draft_ref: str, claimed_at: float) -> None:
-        if not hasattr(self._held, "claims"):
-            self._held.claims = {}
-        self._held.claims[draft_ref] = claimed_at
-
-    def still_holds(self, draft_ref: str) -> bool:
-        """Right before an irreversible post (a public reply): is this run's claim still the current one?
-
-        Compare-and-set on the claimed_at this run wrote, renewing it: False when another run took the claim over
-        as stale meanwhile (this run was slow, not dead), so only one of them can go on to post.
-        """
-        mine = getattr(self._held, "claims", {}).get(draft_ref)
-        if mine is None:
-            return False
-        now = self._now()
+    def renew_lease(self, draft_ref: str, owner: str, lease_seconds: float) -> bool:
+        """Extend owner's lease (the heartbeat, and the check right before a post); False once another run took it
+        over or the claim is gone: that run posts, this one must not."""
         with self.engine.begin() as conn:
-            renewed = conn.execute(update(posts).where(posts.c.draft_ref == draft_ref, posts.c.status == "claimed",
-                                                       posts.c.claimed_at == mine).values(claimed_at=now)).rowcount
-        if renewed == 1:
-            self._held.claims[draft_ref] = now
-        return renewed == 1
+            return conn.execute(update(posts).where(
+                posts.c.draft_ref == draft_ref, posts.c.status == "claimed", posts.c.owner == owner)
+                .values(lease_until=self._now() + lease_seconds)).rowcount == 1
 
-    def confirm_post(self, draft_ref: str, kind: str, comment_id: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(posts).where(posts.c.draft_ref == draft_ref).values(
-                status="posted", kind=kind, comment_id=comment_id, posted_at=self._now()))
+    def still_holds(self, draft_ref: str, owner: str, lease_seconds: float) -> bool:
+        """Right before an irreversible post: is this run still the owner? Renews the lease, so the post that follows
+        has a whole lease to complete before anyone may take the claim over."""
+        return self.renew_lease(draft_ref, owner, lease_seconds)
 
-    def release_claim(self, draft_ref: str) -> None:
-        """Give a claim back after a failure before anything was posted, so a retry can take it at once."""
+    def confirm_post(self, draft_ref: str, owner: str, kind: str, comment_id: str | None) -> bool:
+        """The owner records its post; False (nothing written) for a run that is not the owner."""
         with self.engine.begin() as conn:
-            conn.execute(posts.delete().where(posts.c.draft_ref == draft_ref, posts.c.status == "claimed"))
+            return conn.execute(update(posts).where(posts.c.draft_ref == draft_ref, posts.c.owner == owner).values(
+                status="posted", kind=kind, comment_id=comment_id, posted_at=self._now())).rowcount == 1
+
+    def release_claim(self, draft_ref: str, owner: str) -> None:
+        """The owner gives its claim back after a failure before anything was posted, so a retry can take it at once.
+        Another run's claim is left alone."""
+        with self.engine.begin() as conn:
+            conn.execute(posts.delete().where(posts.c.draft_ref == draft_ref, posts.c.status == "claimed",
+                                              posts.c.owner == owner))
+
+    def claim_owner(self, draft_ref: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(posts.c.owner).where(posts.c.draft_ref == draft_ref)).scalar()
 
     def mark_posted(self, draft_ref: str, account: str, ticket_id: str, kind: str, comment_id: str | None) -> None:
         """Record a post found on the ticket (its answer was lost), whatever became of the claim."""
@@ -705,6 +707,10 @@ class State:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _same(column: Any, value: Any) -> Any:
+    return column.is_(None) if value is None else column == value
 
 
 def _draft(row: Any) -> DraftRecord:

@@ -58,6 +58,11 @@ class Retriever:
                                              k.embedding, k.threads)
                 except StoreBusy as exc:
                     raise RetrievalUnavailable(str(exc)) from exc
+                except Exception as exc:
+                    if not k.url:
+                        raise
+                    # A Chroma server down or restarting: the job retries with backoff, no "no draft" note yet.
+                    raise RetrievalUnavailable(f"the Chroma server cannot be reached: {exc}") from exc
             return self._store
 
     def __call__(self, query: str, *, account: HelpdeskAccount | None = None, locale: str | None = None,
@@ -73,6 +78,8 @@ class Retriever:
         except Exception as exc:
             if getattr(store, "_closed", False):  # a reload closed it under a run in flight: retry on the new one
                 raise RetrievalUnavailable("the knowledge store was replaced by a config reload") from exc
+            if k.url and _server_unreachable(exc):  # a Chroma server restart: retried with backoff
+                raise RetrievalUnavailable(f"the Chroma server cannot be reached: {type(exc).__name__}") from exc
             raise
 
     def health(self) -> tuple[bool, str]:
@@ -92,3 +99,10 @@ class Retriever:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+
+
+def _server_unreachable(exc: BaseException) -> bool:
+    """A transport failure talking to the Chroma server (refused, reset, timed out), not a bad query."""
+    import httpx
+
+    return isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError))

@@ -5,7 +5,8 @@
   process group, gunicorn included) is stopped loudly instead of answering 202 with nobody draining the inbox.
 - The scheduler is its own process, not a `-B` child of the worker: killing the worker's main process used to
   leave its embedded beat running, and each restart added another one sending sweeps. Beat also holds a lock
-  (worker.py) so a second scheduler on the same data folder refuses to start.
+  (deskdraft/scheduler_lock.py): a second scheduler on the same SQLite data folder refuses to start, and on
+  PostgreSQL one on another host waits as a standby.
 - Each child gets SIGTERM if this supervisor dies (Linux PR_SET_PDEATHSIG), so nothing outlives it.
 Child pids are written to <data_dir>/run/<name>.pid.
 """

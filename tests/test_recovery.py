@@ -166,7 +166,7 @@ def test_a_duplicate_delivery_costs_one_ticket_read(tmp_path, env, claude, zende
     deps = build(tmp_path, claude, zendesk_account(zendesk.url))
     zendesk.add_ticket(501, "Refund", CUSTOMER, description="When will my refund arrive?")
     ref = f"zendesk:501:{zendesk.comments(501)[0]['id']}"
-    assert deps.state.claim_post(ref, "zendesk", "501", 600) == "claimed"  # a first run is busy drafting
+    assert deps.state.claim_post(ref, "zendesk", "501", "first-run", 600) == "claimed"  # busy drafting
     worker._config, worker._deps, worker._live = deps.config, deps, None
     try:
         ids = [deps.state.record_event("zendesk", f"storm-{n}", "501", "customer.replied") for n in range(20)]
@@ -191,16 +191,76 @@ def test_a_missing_knowledge_store_is_said_in_the_note(tmp_path, env, claude, ze
 
 
 def test_a_run_whose_claim_was_taken_over_while_it_drafted_does_not_post(tmp_path, env, claude, zendesk):
-    """A run slower than claim_timeout_seconds: another run takes the stale claim; only that one may post."""
+    """A run frozen past its lease (a paused VM: no heartbeat either): another run takes the claim over; only that
+    one may post."""
+    from sqlalchemy import update
+
+    from deskdraft.state import posts
+
     deps = build(tmp_path, claude, zendesk_account(zendesk.url))
     zendesk.add_ticket(701, "Refund", CUSTOMER, description="When will my refund arrive?")
     ref = f"zendesk:701:{zendesk.comments(701)[0]['id']}"
 
-    def slow_model(request):  # while this run waits on the model, its claim goes stale and is taken over
-        assert deps.state.claim_post(ref, "zendesk", "701", stale_after=0) == "claimed"
+    def slow_model(request):  # while this run waits on the model, its lease runs out and is taken over
+        with deps.state.engine.begin() as conn:
+            conn.execute(update(posts).where(posts.c.draft_ref == ref).values(lease_until=0))
+        assert deps.state.claim_post(ref, "zendesk", "701", "taker", 60) == "taken_over"
         return good_draft(request)
 
     claude.default = slow_model
     _, outcome = run(deps, "zendesk", 701, "d-701")
     assert outcome.kind == "in_progress" and ours(zendesk, 701) == []
-    assert deps.state.post_status(ref) == "claimed"  # the taker's claim is left alone
+    assert deps.state.post_status(ref) == "claimed" and deps.state.claim_owner(ref) == "taker"  # left alone
+
+
+def test_a_live_run_slower_than_its_lease_keeps_its_claim(tmp_path, env, claude, zendesk):
+    """The heartbeat: a model call three leases long; another run asking meanwhile finds the claim busy, and the
+    slow run posts once."""
+    deps = build(tmp_path, claude, zendesk_account(zendesk.url), queue={"claim_timeout_seconds": 1})
+    zendesk.add_ticket(702, "Refund", CUSTOMER, description="When will my refund arrive?")
+    ref = f"zendesk:702:{zendesk.comments(702)[0]['id']}"
+    seen = []
+
+    def slow_model(request):
+        import time
+
+        time.sleep(3.0)
+        seen.append(deps.state.claim_post(ref, "zendesk", "702", "other-run", 1))
+        return good_draft(request)
+
+    claude.default = slow_model
+    _, outcome = run(deps, "zendesk", 702, "d-702")
+    assert seen == ["busy"]
+    assert outcome.kind == "escalated" and len(ours(zendesk, 702)) == 1  # no intents configured: a handoff
+    assert deps.state.post_status(ref) == "posted"
+
+
+def test_a_taken_over_claim_whose_dead_holder_posted_is_recorded_not_posted_again(tmp_path, env, claude, zendesk):
+    """The dead run posted after our first read of the ticket: the taker reads it again and records that post."""
+    from sqlalchemy import update
+
+    from deskdraft.state import posts
+
+    deps = build(tmp_path, claude, zendesk_account(zendesk.url))
+    zendesk.add_ticket(703, "Refund", CUSTOMER, description="When will my refund arrive?")
+    ref = f"zendesk:703:{zendesk.comments(703)[0]['id']}"
+    _, first = run(deps, "zendesk", 703, "d-703")
+    assert first.kind == "escalated"  # no intents configured: a handoff note, posted once
+    with deps.state.engine.begin() as conn:  # as if the run had died right after its post, before recording it
+        conn.execute(update(posts).where(posts.c.draft_ref == ref).values(status="claimed", owner="dead",
+                                                                            lease_until=0))
+    original_fetch = deps.connectors["zendesk"].fetch_ticket
+    calls = []
+
+    def fetch_without_our_post(ticket_id):  # the first read predates the dead run's post
+        ticket = original_fetch(ticket_id)
+        calls.append(ticket_id)
+        if len(calls) == 1:
+            from dataclasses import replace
+            return replace(ticket, comments=tuple(c for c in ticket.comments if c.author_role != "self"))
+        return ticket
+
+    deps.connectors["zendesk"].fetch_ticket = fetch_without_our_post
+    _, outcome = run(deps, "zendesk", 703, "d-703-again")
+    assert outcome.kind == "already_posted" and len(ours(zendesk, 703)) == 1
+    assert deps.state.post_status(ref) == "posted"

@@ -84,36 +84,74 @@ def test_sweep_finds_only_stalled_pending_events(state, clock):
     assert [e.id for e in state.stalled_events(older_than_seconds=5)] == [fresh]
 
 
-def test_claim_is_exclusive_until_stale(state, clock):
-    assert state.claim_post("z:1:5", "z", "1", stale_after=60) == "claimed"
-    assert state.claim_post("z:1:5", "z", "1", stale_after=60) == "busy"
-    clock.now += 61
-    assert state.claim_post("z:1:5", "z", "1", stale_after=60) == "claimed"  # its holder died
-    state.confirm_post("z:1:5", "note", "900")
-    assert state.claim_post("z:1:5", "z", "1", stale_after=60) == "posted"
+def test_claim_is_a_lease_exclusive_until_it_expires(state, clock):
+    assert state.claim_post("z:1:5", "z", "1", "run-a", lease_seconds=60) == "claimed"
+    assert state.claim_post("z:1:5", "z", "1", "run-b", lease_seconds=60) == "busy"
+    clock.now += 61  # run A stopped renewing: its process died
+    assert state.claim_post("z:1:5", "z", "1", "run-b", lease_seconds=60) == "taken_over"
+    assert state.claim_owner("z:1:5") == "run-b"
+    assert state.confirm_post("z:1:5", "run-a", "note", "899") is False  # only the owner confirms
+    assert state.confirm_post("z:1:5", "run-b", "note", "900") is True
+    assert state.claim_post("z:1:5", "z", "1", "run-c", lease_seconds=60) == "posted"
     assert state.post_status("z:1:5") == "posted"
 
 
-def test_released_claim_can_be_taken_at_once(state):
-    assert state.claim_post("z:1:5", "z", "1", stale_after=60) == "claimed"
-    state.release_claim("z:1:5")
-    assert state.claim_post("z:1:5", "z", "1", stale_after=60) == "claimed"
+def test_a_renewed_lease_is_never_taken_over(state, clock):
+    """The heartbeat: a live run slower than the lease keeps its claim."""
+    assert state.claim_post("z:1:6", "z", "1", "run-a", lease_seconds=60) == "claimed"
+    for _ in range(10):  # ten minutes of a slow job, renewed every 30 s
+        clock.now += 30
+        assert state.renew_lease("z:1:6", "run-a", 60) is True
+        assert state.claim_post("z:1:6", "z", "1", "run-b", lease_seconds=60) == "busy"
+    assert state.renew_lease("z:1:6", "run-b", 60) is False  # not its claim
 
 
-def test_only_one_of_many_threads_wins_a_claim(state):
+def test_only_the_owner_releases(state):
+    assert state.claim_post("z:1:5", "z", "1", "run-a", lease_seconds=60) == "claimed"
+    state.release_claim("z:1:5", "run-b")  # someone else's failure must not free A's claim
+    assert state.claim_post("z:1:5", "z", "1", "run-b", lease_seconds=60) == "busy"
+    state.release_claim("z:1:5", "run-a")
+    assert state.claim_post("z:1:5", "z", "1", "run-b", lease_seconds=60) == "claimed"
+
+
+def test_a_claim_left_by_the_release_before_leases_expires_after_the_old_timeout(state, clock):
+    from sqlalchemy import insert
+
+    from deskdraft.state import posts
+
+    with state.engine.begin() as conn:  # what 0004 makes of a claim open during the upgrade
+        conn.execute(insert(posts).values(draft_ref="z:2:1", account="z", ticket_id="2", status="claimed",
+                                          claimed_at=clock.now, owner=None, lease_until=clock.now + 900))
+    assert state.claim_post("z:2:1", "z", "2", "run-b", lease_seconds=60) == "busy"
+    clock.now += 901
+    assert state.claim_post("z:2:1", "z", "2", "run-b", lease_seconds=60) == "taken_over"
+
+
+def _contend(state: State, ref: str, takers: int = 8) -> list[str]:
+    """claim_post from `takers` threads released at once, each as its own run."""
     results: list[str] = []
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(takers)
 
-    def contend() -> None:
+    def contend(n: int) -> None:
         barrier.wait()
-        results.append(state.claim_post("z:9:1", "z", "9", stale_after=60))
+        results.append(state.claim_post(ref, "z", "9", f"run-{n}", lease_seconds=60))
 
-    threads = [threading.Thread(target=contend) for _ in range(8)]
+    threads = [threading.Thread(target=contend, args=(n,)) for n in range(takers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == ["busy"] * 7 + ["claimed"]
+    return sorted(results)
+
+
+def test_only_one_of_many_threads_wins_a_claim(state):
+    assert _contend(state, "z:9:1") == ["busy"] * 7 + ["claimed"]
+
+
+def test_only_one_of_many_takers_wins_an_expired_lease(state, clock):
+    assert state.claim_post("z:9:2", "z", "9", "dead", lease_seconds=60) == "claimed"
+    clock.now += 61
+    assert _contend(state, "z:9:2") == ["busy"] * 7 + ["taken_over"]
 
 
 def test_audit_trail_keeps_order_and_details(state):
@@ -134,22 +172,12 @@ def test_an_event_being_worked_on_is_not_swept(state, clock):
 
 
 def test_only_the_current_claim_holder_may_post(tmp_path):
-    """A slow run whose claim was taken over as stale learns it before an irreversible post (a public reply)."""
-    import threading
-
+    """A run frozen past its lease (a paused VM) learns it lost the claim before an irreversible post."""
     clock = [1000.0]
     state = State(f"sqlite:///{tmp_path}/claims.db", clock=lambda: clock[0])
-    assert state.claim_post("z:1:2", "z", "1", stale_after=5) == "claimed"  # run A
-    clock[0] += 10  # A is slow, not dead
-    result = {}
-
-    def run_b():
-        result["claim"] = state.claim_post("z:1:2", "z", "1", stale_after=5)
-        result["holds"] = state.still_holds("z:1:2")
-
-    b = threading.Thread(target=run_b)
-    b.start()
-    b.join()
-    assert result == {"claim": "claimed", "holds": True}
-    assert state.still_holds("z:1:2") is False  # A (this thread) lost it: it must not post
-    assert state.still_holds("z:9:9") is False  # never claimed here
+    assert state.claim_post("z:1:2", "z", "1", "run-a", lease_seconds=5) == "claimed"
+    clock[0] += 10  # A is frozen, not renewing
+    assert state.claim_post("z:1:2", "z", "1", "run-b", lease_seconds=5) == "taken_over"
+    assert state.still_holds("z:1:2", "run-b", 5) is True
+    assert state.still_holds("z:1:2", "run-a", 5) is False  # A lost it: it must not post
+    assert state.still_holds("z:9:9", "run-a", 5) is False  # never claimed

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from connectors.base import REF_PREFIX
-from connectors.freshdesk import FreshdeskConnector, RequestBudget
+from connectors.budget import LocalBudget as RequestBudget
+from connectors.freshdesk import FreshdeskConnector
 from connectors.http import PermanentHelpdeskError, TransientHelpdeskError
 from tests.conftest import FIXTURES
 from tests.fakes.freshdesk import FakeFreshdesk

@@ -42,8 +42,8 @@ def _seed(config) -> State:
         inbox_id = state.record_event("zendesk", f"evt-{ticket}", ticket, "k")
         state.log("zendesk", ticket, "ticket_read", inbox_id, requester=requester)
         ref = f"zendesk:{ticket}:c{ticket}"
-        state.claim_post(ref, "zendesk", ticket, 60)
-        state.confirm_post(ref, "note", "n1")
+        state.claim_post(ref, "zendesk", ticket, "run-1", 60)
+        state.confirm_post(ref, "run-1", "note", "n1")
         state.record_draft(ref, "zendesk", ticket, "refunds", "note", "n1", 0.8, f"Draft for {ticket}", "en",
                            "p", "m", "k")
     with open_store(config.chroma_path, None, config.knowledge.collection, "hash") as store:

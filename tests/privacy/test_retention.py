@@ -28,8 +28,8 @@ def _ticket(state: State, ticket: str, event: str, finished: bool = True) -> Non
     inbox_id = state.record_event("zendesk", event, ticket, "k")
     state.log("zendesk", ticket, "ticket_read", inbox_id, requester="5001")
     ref = f"zendesk:{ticket}:{event}"
-    state.claim_post(ref, "zendesk", ticket, 60)
-    state.confirm_post(ref, "note", "c1")
+    state.claim_post(ref, "zendesk", ticket, "run-1", 60)
+    state.confirm_post(ref, "run-1", "note", "c1")
     state.record_draft(ref, "zendesk", ticket, "refunds", "note", "c1", 0.8, "Your refund is on its way, Casey.",
                        "en", "p1", "m", "kb")
     if finished:
