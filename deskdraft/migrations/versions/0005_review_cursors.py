@@ -1,13 +1,10 @@
 """review_cursors: where each helpdesk account's review pass got to in the helpdesk's "changed since" listing.
-
-Numbered 0005 because 0004 is the claim leases' (branch `leases`). Until that lands this revision follows 0003;
-merging both, set down_revision to "0004" so the history stays one line.
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
