@@ -144,7 +144,8 @@ def main() -> None:
           f"max |difference| vs production vectors: {same:.1e}")
 
     embed = production
-    router, t_fit = timed(training.fit, x_train, train_y, lambda texts: np.asarray(embed(list(texts))))
+    c = training.c_for(args.embedding)
+    router, t_fit = timed(training.fit, x_train, train_y, lambda texts: np.asarray(embed(list(texts))), c)
     print(f"fit (logistic regression + temperature from one held-out fifth): {t_fit:.1f} s; "
           f"temperature {router.temperature:.3f} fitted on {router.calibrated_on} held-out examples; "
           f"out-of-scope similarity floor {router.min_similarity:.3f}")
@@ -169,7 +170,7 @@ def main() -> None:
         rng = np.random.default_rng(seed)
         picked = np.concatenate([rng.choice(np.flatnonzero(train_y == c), SHOTS, replace=False)
                                  for c in sorted(set(train_y))])
-        few = training.fit(x_train[picked], train_y[picked], router.embed)
+        few = training.fit(x_train[picked], train_y[picked], router.embed, c)
         p = few.proba_of_vectors(x_test)
         ok = np.array(few.classes)[p.argmax(axis=1)] == test_y
         few_accuracy.append(ok.mean())
@@ -224,7 +225,7 @@ def main() -> None:
     slips = dict.fromkeys((0.0, 0.5), 0)
     slipped_texts = []
     for fold_train, held in StratifiedKFold(5, shuffle=True, random_state=0).split(x_train, train_y):
-        fold = training.fit(x_train[fold_train], train_y[fold_train], router.embed)
+        fold = training.fit(x_train[fold_train], train_y[fold_train], router.embed, c)
         p = fold.proba_of_vectors(x_train[held])
         s = fold.similarity_of_vectors(x_train[held])
         for threshold in slips:

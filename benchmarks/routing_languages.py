@@ -30,7 +30,7 @@ from benchmarks.router import out_of_scope
 from deskdraft.settings import load_config
 from drafting.intents.persistence import embedder, specs
 from drafting.intents.routing import decide_intent, route
-from drafting.intents.training import train, training_set
+from drafting.intents.training import c_for, train, training_set
 from drafting.safety import SafetyNet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def measure(name: str, config, oos: list[str], latency_only: bool = False) -> No
     risky = {spec.name for spec in intents if spec.risky}
     embed = use_multilingual() if name == USE else embedder(name, config.knowledge.threads)
     started = time.perf_counter()
-    router = train(*training_set(intents), embed)
+    router = train(*training_set(intents), embed, c_for(name))
     trained = time.perf_counter() - started
     rows, truth = messages()
     threshold = config.routing.min_probability

@@ -20,7 +20,7 @@ import numpy as np
 from deskdraft.settings import Config
 from drafting.intents.classifier import PROBE, Embed, IntentRouter, embed_texts
 from drafting.intents.routing import IntentSpec
-from drafting.intents.training import train, training_set
+from drafting.intents.training import c_for, train, training_set
 
 log = logging.getLogger(__name__)
 LABELLED_FILE = "labelled_tickets.csv"  # text,label rows; `deskdraft router train --labelled F` puts it here
@@ -69,7 +69,7 @@ def labelled_tickets(config: Config) -> list[tuple[str, str]]:
 
 
 def fingerprint(intents: Sequence[IntentSpec], past: Sequence[tuple[str, str]], embedding: str) -> str:
-    digest = hashlib.sha256(embedding.encode())
+    digest = hashlib.sha256(f"{embedding}\0C={c_for(embedding)}".encode())  # a new C is a new model
     for spec in sorted(intents, key=lambda s: s.name):
         digest.update("\0".join([spec.name, spec.description, *spec.examples]).encode())
     for text, label in past:
@@ -103,7 +103,7 @@ def load_or_train(config: Config, embed: Embed | None = None) -> IntentRouter | 
             return router
         except (ValueError, OSError, KeyError) as exc:
             log.warning("retraining the intent router: %s", exc)
-    router = train(texts, labels, embed)
+    router = train(texts, labels, embed, c_for(config.knowledge.embedding))
     router.embedding_name = config.knowledge.embedding
     save(router, path)
     log.info("intent router trained on %d examples of %d intents", len(texts), len(set(labels)))

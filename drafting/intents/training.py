@@ -22,7 +22,15 @@ from drafting.intents.classifier import PROBE, Embed, IntentRouter, embed_texts,
 if TYPE_CHECKING:
     from drafting.intents.routing import IntentSpec
 
-C = 10.0  # inverse L2 strength; best of 1/10/30/100 on Banking77 full and 10-shot (benchmarks/router.py)
+C = 10.0  # inverse L2 strength; best of 1/10/30/100 on Banking77 full and 10-shot (benchmarks/router.py, MiniLM)
+# e5's vectors sit close together (cosines near 1), so its weights must be larger to separate them: on Banking77
+# full data C=10 gave 90.7%, C=100 92.3%, C=1000 91.4% (benchmarks/router.py --embedding multilingual-e5-small).
+C_BY_EMBEDDING = {"multilingual-e5-small": 100.0}
+
+
+def c_for(embedding: str) -> float:
+    """The regularisation measured best for the embedding called `embedding` (knowledge.embedding)."""
+    return C_BY_EMBEDDING.get(embedding, C)
 CALIBRATION_FOLDS = 5
 ONE_FOLD_FROM = 2000  # from this many examples one held-out fifth is enough to fit one number, and 5x cheaper
 SIMILARITY_PERCENTILE = 1.0  # of held-out examples' nearest-example similarity: the in-scope floor
@@ -30,11 +38,11 @@ NEIGHBOURS_PER_CLASS = 300  # training vectors kept per intent for the similarit
 _MISSING = -1e4  # logit of a class absent from a fold's training part
 
 
-def _fit(x: np.ndarray, y: np.ndarray):
+def _fit(x: np.ndarray, y: np.ndarray, c: float = C):
     from sklearn.linear_model import LogisticRegression
 
     # lbfgs fits the multinomial (softmax) model; max_iter is far above what Banking77 needs (~60).
-    return LogisticRegression(C=C, max_iter=1000).fit(x, y)
+    return LogisticRegression(C=c, max_iter=2000).fit(x, y)
 
 
 def _weights(model, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +81,7 @@ def _neighbours(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return x[np.sort(np.concatenate(keep))].astype(np.float16).astype(np.float32)
 
 
-def _calibrate(x: np.ndarray, y: np.ndarray, classes: np.ndarray) -> tuple[float, int, float]:
+def _calibrate(x: np.ndarray, y: np.ndarray, classes: np.ndarray, c: float = C) -> tuple[float, int, float]:
     """(temperature, held-out examples used, similarity floor) from held-out predictions; (1.0, 0, 0.0) when
     there is nothing to hold out."""
     from sklearn.model_selection import StratifiedKFold
@@ -93,7 +101,7 @@ def _calibrate(x: np.ndarray, y: np.ndarray, classes: np.ndarray) -> tuple[float
     for train_part, held in splits:
         if len(set(y[train_part].tolist())) < 2:
             continue
-        coef, intercept = _weights(_fit(x[train_part], y[train_part]), classes)
+        coef, intercept = _weights(_fit(x[train_part], y[train_part], c), classes)
         known = np.isin(y[held], y[train_part])  # a held-out example of a class the fold never saw says nothing
         logits.append(x[held][known] @ coef.T + intercept)
         truth.append(np.searchsorted(classes, y[held][known]))
@@ -105,22 +113,22 @@ def _calibrate(x: np.ndarray, y: np.ndarray, classes: np.ndarray) -> tuple[float
     return fit_temperature(np.concatenate(logits), all_truth), len(all_truth), floor
 
 
-def train(texts: Sequence[str], labels: Sequence[str], embed: Embed) -> IntentRouter:
-    """Embed texts and fit the classifier and its temperature; needs at least two labels."""
+def train(texts: Sequence[str], labels: Sequence[str], embed: Embed, c: float = C) -> IntentRouter:
+    """Embed texts and fit the classifier and its temperature; needs at least two labels. c: see c_for()."""
     if len(texts) != len(labels):
         raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
     if len(set(labels)) < 2:
         raise ValueError("an intent router needs examples of at least two intents")
-    return fit(embed_texts(embed, texts), labels, embed)
+    return fit(embed_texts(embed, texts), labels, embed, c)
 
 
-def fit(vectors: np.ndarray, labels: Sequence[str], embed: Embed) -> IntentRouter:
+def fit(vectors: np.ndarray, labels: Sequence[str], embed: Embed, c: float = C) -> IntentRouter:
     """train() on vectors already embedded with embed (the benchmark embeds once, fits many times)."""
     x = np.asarray(vectors, dtype=np.float32)
     y = np.asarray([str(label) for label in labels])
     classes = np.unique(y)
-    temperature, calibrated_on, floor = _calibrate(x, y, classes)
-    coef, intercept = _weights(_fit(x, y), classes)
+    temperature, calibrated_on, floor = _calibrate(x, y, classes, c)
+    coef, intercept = _weights(_fit(x, y, c), classes)
     probe = embed_texts(embed, [PROBE])[0]
     return IntentRouter(classes.tolist(), coef, intercept, temperature, embed, probe, calibrated_on, len(y),
                         _neighbours(x, y), floor)

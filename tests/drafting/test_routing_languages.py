@@ -14,7 +14,7 @@ import pytest
 
 from deskdraft.settings import load_config
 from drafting.intents.persistence import embedder, specs
-from drafting.intents.training import train, training_set
+from drafting.intents.training import c_for, train, training_set
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ("en", "de", "es", "fr", "sv", "nl", "it", "pt")
@@ -25,7 +25,7 @@ def routed() -> dict[str, float]:
     config = load_config(ROOT / "config.yaml")
     assert config.knowledge.embedding == "multilingual-e5-small"  # the default this test is about
     embed = embedder(config.knowledge.embedding, threads=1)
-    router = train(*training_set(specs(config)), embed)
+    router = train(*training_set(specs(config)), embed, c_for(config.knowledge.embedding))
     with (ROOT / "benchmarks" / "data" / "routing_multilingual.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))[::5]
     truth = np.array([row["intent"] for row in rows])
