@@ -14,6 +14,7 @@ import worker
 from deskdraft.commands import admin_cli
 from deskdraft.console.views import gate_facts
 from drafting import gate, overrides, prompts
+from knowledge.epoch import knowledge_epoch
 from tests.conftest import AGENT_EMAIL, ZENDESK_TOKEN
 from tests.fakes.server import serve
 from tests.fakes.zendesk import FakeZendesk
@@ -50,7 +51,7 @@ def test_without_an_api_key_the_gate_counts_what_the_report_and_console_show(tmp
     for n, outcome in enumerate([overrides.ACCEPTED, overrides.REWRITTEN, overrides.ACCEPTED, overrides.DISCARDED]):
         ref = f"zendesk:{900 + n}:1"
         deps.state.record_draft(ref, "zendesk", str(900 + n), intent, "note", "c", 0.9, "text", "en",
-                                prompts.version(), config.anthropic.model, config.autonomy.knowledge_snapshot)
+                                prompts.version(), config.anthropic.model, knowledge_epoch(config))
         deps.state.record_review(ref, outcome, 0.5, ())
     assert first["gate"]["reviewed"] == 0
 
