@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from connectors.base import Comment, Connector, Ticket
 from connectors.http import HelpdeskError
@@ -304,7 +305,7 @@ def _comment_id(ticket: Ticket, ref: str) -> str | None:
     return next((c.id for c in ticket.comments if c.author_role == "self" and ref in c.body), None)
 
 
-def _keep(passages: Sequence[Any], draft: "_Draft") -> dict[str, Any]:
+def _keep(passages: Sequence[Any], draft: _Draft) -> dict[str, Any]:
     """A finished draft as JSON, with the passages it was grounded on (so a retry needs neither call)."""
     return {"passages": [asdict(p) for p in passages],
             "draft": {"reply": draft.reply, "confidence": draft.confidence, "cited": [p.id for p in draft.cited],
@@ -312,7 +313,7 @@ def _keep(passages: Sequence[Any], draft: "_Draft") -> dict[str, Any]:
                       "model_asks_human": draft.model_asks_human, "posted": draft.posted}}
 
 
-def _restore(kept: Mapping[str, Any]) -> tuple[list[Any], "_Draft"]:
+def _restore(kept: Mapping[str, Any]) -> tuple[list[Any], _Draft]:
     from knowledge.retrieve import Passage
 
     passages = [Passage(**p) for p in kept["passages"]]

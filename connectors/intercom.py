@@ -22,9 +22,10 @@ import html
 import logging
 import re
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from html.parser import HTMLParser
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import httpx
 
@@ -85,13 +86,13 @@ def _item(payload: Mapping[str, Any]) -> Mapping[str, Any]:
 def _iso(epoch: Any) -> str:
     if not isinstance(epoch, (int, float)):
         return ""
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Text(HTMLParser):
     """HTML → text with the line breaks a reader would see; links become `label (url)`, like display_as=plaintext."""
 
-    BLOCKS = {"p": 2, "div": 1, "li": 1, "ul": 1, "ol": 1, "blockquote": 1, "pre": 1,
+    BLOCKS: ClassVar[dict[str, int]] = {"p": 2, "div": 1, "li": 1, "ul": 1, "ol": 1, "blockquote": 1, "pre": 1,
               **{f"h{n}": 1 for n in range(1, 7)}}  # tag → newlines it needs around it
 
     def __init__(self) -> None:
@@ -200,7 +201,8 @@ class IntercomConnector(LazyClient):
 
     def fetch_ticket(self, ticket_id: str) -> Ticket | None:
         try:
-            raw = self._send("GET", f"/conversations/{path_segment(ticket_id)}", params={"display_as": "plaintext"}).json()
+            raw = self._send("GET", f"/conversations/{path_segment(ticket_id)}",
+                             params={"display_as": "plaintext"}).json()
         except PermanentHelpdeskError as exc:
             if exc.status == 404:
                 return None

@@ -4,10 +4,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from knowledge.redact import Redactor
 
@@ -122,7 +122,7 @@ def read_document(
     kind = meta.get("kind", kind)
     if kind not in KINDS:
         raise DocumentError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     return Document(
         source_id=source_id or path.name,
         title=meta.get("title") or _first_heading(text) or path.stem.replace("_", " ").replace("-", " "),
@@ -293,10 +293,10 @@ class _HTMLText(HTMLParser):
     """HTML to markdown-ish text: headings become `#` lines, blocks become paragraphs."""
 
     # Page furniture that would otherwise end up in every chunk of a help-center export.
-    SKIP = {"script", "style", "noscript", "template", "svg", "nav", "footer", "form", "button", "iframe"}
-    BLOCKS = {"p", "div", "section", "article", "main", "header", "aside", "ul", "ol", "table", "tr",
-              "blockquote", "pre", "hr", "dl", "dt", "dd", "figure", "figcaption", "details", "summary"}
-    HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+    SKIP = frozenset({"script", "style", "noscript", "template", "svg", "nav", "footer", "form", "button", "iframe"})
+    BLOCKS = frozenset({"p", "div", "section", "article", "main", "header", "aside", "ul", "ol", "table", "tr",
+                        "blockquote", "pre", "hr", "dl", "dt", "dd", "figure", "figcaption", "details", "summary"})
+    HEADINGS: ClassVar[dict[str, int]] = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -63,7 +63,9 @@ class KnowledgeStore:
                 _unlock(self._lock)
                 raise
         try:
-            self._collection = self._client.get_or_create_collection(collection, embedding_function=embedding)
+            # chromadb types the function over documents or images (an invariant generic); ours embeds text only.
+            self._collection = self._client.get_or_create_collection(
+                collection, embedding_function=embedding)  # type: ignore[arg-type]
             _check_space(self._collection.configuration, collection)
         except ValueError as exc:
             self.close()
@@ -87,7 +89,7 @@ class KnowledgeStore:
         self._collection.upsert(
             ids=[c.id for c in chunks],
             documents=[c.text for c in chunks],
-            metadatas=[chunk_metadata(c, tags) for c in chunks],  # type: ignore[misc]
+            metadatas=[chunk_metadata(c, tags) for c in chunks],
         )
         self._generation += 1
 
@@ -115,7 +117,7 @@ class KnowledgeStore:
             return {}
         if ids is not None:
             got = self._collection.get(ids=list(ids), where=dict(where) if where else None, include=["metadatas"])
-            return {i: m or {} for i, m in zip(got["ids"], got["metadatas"] or [])}
+            return {i: m or {} for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)}
         return {i: m or {} for i, _, m in self._all(where, ["metadatas"])}
 
     def _all(self, where: Mapping[str, Any] | None, include: list[str]) -> list[tuple[str, Any, Any]]:
@@ -124,9 +126,9 @@ class KnowledgeStore:
         while True:
             got = self._collection.get(where=dict(where) if where else None, include=include,  # type: ignore[arg-type]
                                        limit=READ_PAGE, offset=len(rows))
-            documents = got.get("documents") or [None] * len(got["ids"])
-            metadatas = got.get("metadatas") or [None] * len(got["ids"])
-            rows += list(zip(got["ids"], documents, metadatas))
+            documents: Sequence[Any] = got.get("documents") or [None] * len(got["ids"])
+            metadatas: Sequence[Any] = got.get("metadatas") or [None] * len(got["ids"])
+            rows += list(zip(got["ids"], documents, metadatas, strict=True))
             if len(got["ids"]) < READ_PAGE:
                 return rows
 
@@ -143,11 +145,11 @@ class KnowledgeStore:
         """Nearest k chunks to text (or to a precomputed query embedding), best first, optionally filtered."""
         if k <= 0:
             return []
-        vector = list(embedding) if embedding is not None else self.embed_query(text)
+        vector: Sequence[float] = list(embedding) if embedding is not None else self.embed_query(text)
         got = self._collection.query(
             query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
         )
-        rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])  # type: ignore[index]
+        rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)  # type: ignore[index]
         return [_passage(id_, doc, meta, 1.0 - float(distance)) for id_, doc, meta, distance in rows]
 
     def passages(self, ids: Sequence[str], embedding: Sequence[float]) -> list[Passage]:
@@ -159,7 +161,7 @@ class KnowledgeStore:
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         found = {}
         for id_, doc, meta, vector in zip(got["ids"], got["documents"] or [], got["metadatas"] or [],
-                                          got["embeddings"] if got["embeddings"] is not None else []):
+                                          got["embeddings"] if got["embeddings"] is not None else [], strict=False):
             vector = np.asarray(vector, dtype=np.float32)
             score = float(vector @ query / max(float(np.linalg.norm(vector)), 1e-12))
             found[id_] = _passage(id_, doc, meta, score)

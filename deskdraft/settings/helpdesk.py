@@ -7,7 +7,16 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, ValidationInfo, model_validator
 from pydantic.dataclasses import dataclass
 
-from deskdraft.settings.values import EnvName, HeaderName, HttpUrl, ScopeName, SettingError, matching, on_given, read_from_file
+from deskdraft.settings.values import (
+    EnvName,
+    HeaderName,
+    HttpUrl,
+    ScopeName,
+    SettingError,
+    matching,
+    on_given,
+    read_from_file,
+)
 
 STRICT = ConfigDict(extra="forbid")  # a typo in config.yaml is an error, not a silent default
 HELPDESK_TYPES = ("zendesk", "intercom", "freshdesk")

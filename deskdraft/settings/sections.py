@@ -98,7 +98,8 @@ class KnowledgeSettings:
 
 @dataclass(frozen=True, config=STRICT)
 class QueueSettings:
-    broker_url: Annotated[str, matching(BROKER_SCHEMES)] | None = field(default=None, repr=False)  # may carry a password
+    # May carry a password: never in a repr or a log line.
+    broker_url: Annotated[str, matching(BROKER_SCHEMES)] | None = field(default=None, repr=False)
     broker_url_env: EnvName | None = None  # ...or the variable holding it
     name: Annotated[str, matching(r"^[a-zA-Z0-9._-]{1,100}$")] = "deskdraft"
     # 32: 10.4 tickets/s with a 2 s model, memory flat at ~700 MB (4 gave 1.8/s and a 267 s p99 at 10/s).
