@@ -7,6 +7,7 @@ config.yaml on first access, so importing this module never reads the config or 
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -115,6 +116,8 @@ def deps() -> pipeline.Deps:
         if _config is None:
             configure(load_config())
         config = _live.current() if _live else _config
+        if config is None:
+            raise RuntimeError("worker.configure did not set a config")
         if _deps is None or _deps.config is not config:
             _deps = build_deps(config, _deps)
         return _deps
@@ -230,6 +233,8 @@ def process_event(self: Any, inbox_id: int) -> str:
         return "not pending"
     d.state.start_attempt(inbox_id)
     event = d.state.get_event(inbox_id)
+    if event is None:  # erased meanwhile (`erase`)
+        return "not pending"
     try:
         outcome = pipeline.handle(event, d)
     except TRANSIENT as exc:
@@ -241,7 +246,7 @@ def process_event(self: Any, inbox_id: int) -> str:
         d.state.log(event.account, event.ticket_id, "retry_scheduled", inbox_id, error=str(exc)[:300],
                     in_seconds=countdown, retry=self.request.retries + 1, of=limit)
         d.state.mark_enqueued(inbox_id, delay=countdown)
-        raise self.retry(exc=exc, countdown=countdown)
+        raise self.retry(exc=exc, countdown=countdown) from exc
     except PermanentHelpdeskError as exc:
         # 401/403/404/422: the helpdesk refuses; retrying will not change that. Recorded for the admin.
         d.state.log(event.account, event.ticket_id, "failed", inbox_id, error=str(exc))
@@ -322,8 +327,7 @@ def review_drafts() -> int:
             log.warning("review: %s ticket %s not read: %s", account, ticket_id, exc)
             continue
         if ticket is not None:
-            recorded += review.observe(ticket, d.state,
-                                       lambda step, **detail: d.state.log(account, ticket_id, step, None, **detail),
+            recorded += review.observe(ticket, d.state, functools.partial(d.state.log, account, ticket_id),
                                        d.config.autonomy.accept_after_days)
     return recorded
 

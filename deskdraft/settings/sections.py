@@ -90,10 +90,7 @@ class KnowledgeSettings:
     sync_interval_minutes: Annotated[int, Field(ge=0, le=10080)] = 0  # 0: only when an admin runs `knowledge sync`
     hybrid: bool = False  # add a small BM25 term to the ranking; neutral on StackFAQ (benchmarks/retrieval.py)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _url_from_env(cls, data: Any) -> Any:
-        return url_from_env(data, "url", "url_env", r"^https?://")
+    _url_from_env = url_from_env("url", "url_env", r"^https?://")
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -114,10 +111,7 @@ class QueueSettings:
     # The webhook waits this long for the broker, then leaves the event to the sweep.
     publish_timeout_seconds: Annotated[float, Field(ge=0.005, le=5)] = 0.03
 
-    @model_validator(mode="before")
-    @classmethod
-    def _url_from_env(cls, data: Any) -> Any:
-        return url_from_env(data, "broker_url", "broker_url_env", BROKER_SCHEMES)
+    _url_from_env = url_from_env("broker_url", "broker_url_env", BROKER_SCHEMES)
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -125,10 +119,7 @@ class StateSettings:
     url: Annotated[str, matching(STATE_SCHEMES)] | None = field(default=None, repr=False)  # default: SQLite
     url_env: EnvName | None = None  # ...or the variable holding it
 
-    @model_validator(mode="before")
-    @classmethod
-    def _url_from_env(cls, data: Any) -> Any:
-        return url_from_env(data, "url", "url_env", STATE_SCHEMES)
+    _url_from_env = url_from_env("url", "url_env", STATE_SCHEMES)
 
 
 @dataclass(frozen=True, config=STRICT)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo, model_validator
 from pydantic_core import ArgsKwargs
 
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
@@ -74,9 +74,15 @@ HeaderName = Annotated[str, matching(r"^[A-Za-z0-9-]{1,64}$")]
 Autonomy = Annotated[Literal["manual", "draft", "auto_send"], BeforeValidator(_not_a_yaml_boolean)]
 
 
-def url_from_env(data: Any, url_key: str, env_key: str, scheme: str) -> Any:
-    """A URL that can carry a password may come from an environment variable instead of the file: the raw
-    section with `url_key` filled from the variable `env_key` names."""
+def url_from_env(url_key: str, env_key: str, scheme: str) -> Any:
+    """A section's validator: a URL that can carry a password may come from an environment variable instead of
+    the file; `url_key` is filled from the variable `env_key` names."""
+    def resolve(data: Any) -> Any:
+        return _url_from_env(data, url_key, env_key, scheme)
+    return model_validator(mode="before")(resolve)
+
+
+def _url_from_env(data: Any, url_key: str, env_key: str, scheme: str) -> Any:
     if not isinstance(data, dict) or not data.get(env_key) or not isinstance(data[env_key], str):
         return data
     env = data[env_key]

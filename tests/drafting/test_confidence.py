@@ -4,7 +4,7 @@ from drafting.confidence import Signals, grounding, score
 
 
 def signals(**overrides) -> Signals:
-    base = dict(best_passage_score=0.75, min_score=0.3, cited=2, invented=0, self_report=1.0)
+    base = {"best_passage_score": 0.75, "min_score": 0.3, "cited": 2, "invented": 0, "self_report": 1.0}
     return Signals(**{**base, **overrides})
 
 

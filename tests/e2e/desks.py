@@ -5,7 +5,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.conftest import AGENT_EMAIL, ZENDESK_SECRET, ZENDESK_TOKEN
@@ -67,7 +67,7 @@ class ZendeskDesk:
             body = json.dumps({"ticket_id": str(ticket), "title": "from the trigger"}).encode()
             when = max(float(int(time.time())), self._last_stamp.get(ticket, 0.0) + 1)
             self._last_stamp[ticket] = when
-            stamp = datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             self._sent[delivery_id] = body, sign_zendesk(ZENDESK_SECRET, body, stamp, invocation_id=delivery_id)
             return self._sent[delivery_id]
 
