@@ -99,7 +99,6 @@ def _url_from_env(data: Any, url_key: str, env_key: str, scheme: str) -> Any:
     return {**data, url_key: value}
 
 
-
 def on_given(data: Any, complete: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
     """Run a before-validator's `complete` on the settings given, whether they come from config.yaml (a dict)
     or from keywords in code, so both get the same derived defaults."""
