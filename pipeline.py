@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from connectors.base import Comment, Connector, Ticket
 from connectors.http import HelpdeskError
@@ -107,12 +108,13 @@ def handle(event: InboxEvent, deps: Deps, owner: str | None = None) -> Outcome:
           requester=ticket.requester_id)  # what `erase --requester` finds a customer's tickets by
     review.observe(ticket, deps.state, audit, deps.config.autonomy.accept_after_days, deps.clock())
     finish_pending(ticket, deps, audit)  # before the skip: the latest update may be our own unrecorded post
-    reason = _skip_reason(ticket)
-    if reason:
+    reason, latest = _skip_reason(ticket), ticket.latest
+    if reason or latest is None:  # (_skip_reason names an empty ticket too)
+        reason = reason or "ticket has no comments"
         audit("skipped", reason=reason)
         return Outcome("skipped", reason)
 
-    ref = draft_ref(ticket, ticket.latest.id)
+    ref = draft_ref(ticket, latest.id)
     if ref in ticket.posted_refs():  # posted by a run that died before recording it (recorded above if it could be)
         state.mark_posted(ref, event.account, ticket.id, "note", _comment_id(ticket, ref))
         audit("skipped", reason="already posted (found on the ticket)", ref=ref)
@@ -132,7 +134,7 @@ def handle(event: InboxEvent, deps: Deps, owner: str | None = None) -> Outcome:
                 found = _posted_by_the_dead_run(ticket, ref, deps, audit)
                 if found is not None:
                     return found
-            outcome = _act(ticket, ref, deps, audit, _Lease(owner, lease, keeper))
+            outcome = _act(ticket, latest, ref, deps, audit, _Lease(owner, lease, keeper))
     except ClaimLost:
         # A run whose lease ran out and was taken over: the taker posts; releasing would drop its claim.
         audit("skipped", reason="claim taken over by another run before posting", ref=ref)
@@ -174,10 +176,11 @@ class ClaimLost(RuntimeError):
     """This run's lease ran out and another run took the claim over: that run posts, not this one."""
 
 
-def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None], lease: _Lease) -> Outcome:
+def _act(ticket: Ticket, latest: Comment, ref: str, deps: Deps, audit: Callable[..., None],
+         lease: _Lease) -> Outcome:
     config, connector = deps.config, deps.connectors[ticket.account]
     burst, earlier = customer_turns(ticket, config.routing.burst_seconds)
-    latest_text = "\n\n".join(c.body for c in burst) or ticket.latest.body
+    latest_text = "\n\n".join(c.body for c in burst) or latest.body
     specs = [IntentSpec(i.name, i.description, i.examples, i.risky) for i in config.intents.values()]
     routed = route(latest_text, [c.body for c in earlier], deps.router, deps.safety,
                    config.routing.min_probability, intents=specs,
@@ -231,6 +234,7 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None], lease
         if not verdict.allowed:
             decision = gate.Decision(gate.NOTE, (*decision.reasons, *verdict.reasons), decision.gate_open)
 
+    post: Callable[[], str | None]
     plan: dict[str, Any] = {"intent": routed.intent, "confidence": draft.confidence, "reply": draft.reply,
                             "language": routed.language, "prompt_version": prompts.version(), "model": model,
                             "knowledge_snapshot": knowledge_epoch(config)}
@@ -245,7 +249,7 @@ def _act(ticket: Ticket, ref: str, deps: Deps, audit: Callable[..., None], lease
         # A customer can never unsee a reply: re-read the ticket right before posting, so a post by another run
         # or a newer message is seen now and not after a second public reply.
         fresh = connector.fetch_ticket(ticket.id)
-        if fresh is None or fresh.latest is None or fresh.latest.id != ticket.latest.id:
+        if fresh is None or fresh.latest is None or fresh.latest.id != latest.id:
             audit("skipped", reason="the ticket changed while we drafted: not replying publicly", ref=ref)
             return Outcome(SUPERSEDED, ref)
         body = notes.public_reply(verdict.text, config.drafting.assistant_name, config.brand.name, routed.language)
@@ -394,7 +398,7 @@ def _draft(ticket: Ticket, passages: Sequence[Any], routed: Route, deps: Deps, a
 
 def _human_signals(routed: Route, config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(reasons to hand the ticket to a human, reasons to keep a draft private); routing only, never the model."""
-    needs = []
+    needs: list[str] = []
     if routed.intent == "unknown":
         needs.append(next((r for r in routed.reasons if r.startswith("intent unknown")), "intent unknown"))
     if routed.risk_flags:
@@ -403,7 +407,7 @@ def _human_signals(routed: Route, config: Config) -> tuple[tuple[str, ...], tupl
         needs.append("a risky intent is likely")
     if routed.wants_human:
         needs.append("the customer asked for a person")
-    holds = []
+    holds: list[str] = []
     if routed.frustrated:
         why = "customer is frustrated (" + "; ".join(routed.frustration_reasons) + ")"
         (needs if config.routing.frustration == "escalate" else holds).append(why)
@@ -435,7 +439,7 @@ def post_failure(event: InboxEvent, deps: Deps, error: str) -> Outcome:
     connector = deps.connectors[event.account]
     ticket = connector.fetch_ticket(event.ticket_id)
     target = next((c for c in reversed(ticket.comments) if c.from_customer), None) if ticket else None
-    if target is None:
+    if ticket is None or target is None:
         return Outcome("ticket_gone")
     ref = draft_ref(ticket, target.id)
     owner = leases.owner_id()

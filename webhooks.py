@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import click
 from flask import Blueprint, Flask, current_app, jsonify, request
@@ -68,7 +69,8 @@ def receive(account: str):
         inbox_id = _service("state").record_event(event.account, event.event_id, event.ticket_id, event.kind)
     except ValueNotStorable as exc:  # the connectors' checks should stop these first; never a 500 if not
         return _reply(400, error=str(exc))
-    except (DatabaseBusy, SQLAlchemyError) as exc:  # not recorded: the helpdesk must send it again, so say so in a way it retries
+    # Not recorded: the helpdesk must send it again, so say so in a way it retries.
+    except (DatabaseBusy, SQLAlchemyError) as exc:
         log.error("webhook for %s not recorded, answered 503: %s", account, exc)
         response = _reply(503, error="the event could not be recorded right now; send it again",
                           retry_after=RETRY_AFTER_SECONDS)[0]
@@ -89,7 +91,8 @@ def _read_body(limit: int) -> bytes | None:
     verified and parsed as if whole), so it is read here to one byte past the limit."""
     if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
         return request.get_data(cache=True)
-    stream, chunks, size = request.environ["wsgi.input"], [], 0
+    stream, size = request.environ["wsgi.input"], 0
+    chunks: list[bytes] = []
     while size <= limit:
         chunk = stream.read(min(65536, limit + 1 - size))
         if not chunk:
@@ -191,7 +194,8 @@ def create_app(config: Config | None = None, enqueue: Callable[[int], None] | No
     source = Path(config.source) if config.source else None
     app.extensions["deskdraft.live"] = LiveConfig(source, config) if source and source.is_file() else None
     services: dict[str, Any] = {"lock": threading.Lock(), "factories": {
-        "state": lambda: State(config.database_url, wait_seconds=DB_WAIT_SECONDS), "enqueue": lambda: _celery_enqueue(config)}}
+        "state": lambda: State(config.database_url, wait_seconds=DB_WAIT_SECONDS),
+        "enqueue": lambda: _celery_enqueue(config)}}
     services.update({k: v for k, v in (("state", state), ("enqueue", enqueue)) if v is not None})
     app.extensions["deskdraft.services"] = services
     app.register_blueprint(bp)

@@ -123,6 +123,8 @@ def deps() -> pipeline.Deps:
         if _config is None:
             configure(load_config())
         config = _live.current() if _live else _config
+        if config is None:
+            raise RuntimeError("worker.configure did not set a config")
         if _deps is None or _deps.config is not config:
             _deps = build_deps(config, _deps)
         return _deps
@@ -232,6 +234,8 @@ def process_event(self: Any, inbox_id: int) -> str:
             return "not pending"
         d.state.start_attempt(inbox_id)
         event = d.state.get_event(inbox_id)
+        if event is None:  # erased meanwhile (`erase`)
+            return "not pending"
     except OperationalError as exc:  # the database is locked or restarting: nothing started yet, try again later
         raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries,
                                                        d.config.queue.retry_backoff_seconds)) from None
@@ -249,7 +253,7 @@ def process_event(self: Any, inbox_id: int) -> str:
             d.state.mark_enqueued(inbox_id, delay=countdown)
         except SQLAlchemyError as db_down:  # the retry still goes out; the pending row and the sweep back it up
             log.warning("inbox %s: retry bookkeeping not written: %s", inbox_id, db_down)
-        raise self.retry(exc=exc, countdown=countdown)
+        raise self.retry(exc=exc, countdown=countdown) from exc
     except PermanentHelpdeskError as exc:
         # 401/403/404/422: the helpdesk refuses; retrying will not change that. Recorded for the admin.
         d.state.log(event.account, event.ticket_id, "failed", inbox_id, error=str(exc))

@@ -4,8 +4,8 @@
                                            [--db postgresql+psycopg://127.0.0.1/bench]
 
 Seeds with bulk inserts (tests/console/seed.py), then requests each page through the Flask app signed in, as a
-browser would (rendering included, network excluded; one warm-up request each), and prints the median and worst time per page. With --db,
-the database is emptied first: point it at a scratch database.
+browser would (rendering included, network excluded; one warm-up request each), and prints the median and worst
+time per page. With --db, the database is emptied first: point it at a scratch database.
 """
 from __future__ import annotations
 

@@ -5,9 +5,10 @@ codes, SKUs, amounts, delivery dates...) counts as a false hide when it does not
 `people` give the redactor the ticket's own user data, as the pipeline does. NAME_FREE_TEXT (names no ticket data
 carries) is reported but not claimed: see the README.
 
-Second, independent check (when $DESKDRAFT_DATASETS holds it; see benchmarks/datasets.py for where to get it): Bitext's customer-support requests (CDLA-Sharing-1.0),
-labelled by Bitext with entity tags: their order and invoice ids, amounts, cities and countries must survive, and a
-request with no person tagged should come out untouched.
+Second, independent check (when $DESKDRAFT_DATASETS holds it; see benchmarks/datasets.py for where to get it):
+Bitext's customer-support requests (CDLA-Sharing-1.0), labelled by Bitext with entity tags: their order and
+invoice ids, amounts, cities and countries must survive, and a request with no person tagged should come out
+untouched.
 
 Usage: .venv/bin/python benchmarks/redaction.py [--misses]
        python benchmarks/redaction.py --spacy-model en_core_web_sm   (in an environment with spaCy: measures its
@@ -31,7 +32,8 @@ UNCLAIMED = {"NAME_FREE_TEXT"}
 
 
 def score(redact_case, holdout: bool = False):  # type: ignore[no-untyped-def]
-    """(found per kind, total per kind, must-keep values, of which lost, miss lines) over the set or its held-out part."""
+    """(found per kind, total per kind, must-keep values, of which lost, miss lines) over the set or its held-out
+    part."""
     found, total, kept_total, false_hides, misses = Counter(), Counter(), 0, 0, []
     for case in (c for c in CASES if c.get("holdout", False) == holdout):
         out = redact_case(case)
@@ -126,7 +128,7 @@ def run_spacy(model: str) -> None:
 
     nlp = spacy.load(model, disable=["parser", "lemmatizer"])
     texts = [c["text"] for c in CASES] + ([r["instruction"] for r in bitext_rows()] if BITEXT.exists() else [])
-    docs = dict(zip(texts, nlp.pipe(texts, batch_size=256)))  # one pass over every text
+    docs = dict(zip(texts, nlp.pipe(texts, batch_size=256), strict=False))  # one pass over every text
 
     def redact_case(case):  # type: ignore[no-untyped-def]
         doc = docs[case["text"]]

@@ -4,10 +4,10 @@ No code outside connectors/ sees vendor JSON: webhooks and the pipeline only han
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Mapping, Protocol, Sequence
+from typing import Any, ClassVar, Protocol
 
 # Written into every note and reply we post, so a re-run can see on the ticket itself that
 # the work is done even when our own database missed the write (crash after the POST).

@@ -33,9 +33,9 @@ import html
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -161,7 +161,7 @@ class FreshdeskConnector(LazyClient):
         ticket_id = numeric_id(fields["ticket_id"], "freshdesk_webhook.ticket_id")
         event = parse_triggered_event(str(fields.get("triggered_event") or ""))
         handler = EVENT_HANDLERS.get(event[0]) if event else None
-        kind = handler(event[1]) if handler else "ticket.updated"
+        kind = handler(event[1]) if handler and event else "ticket.updated"
         if isinstance(kind, Ignored):
             return kind
         return TicketEvent(self.account, "sha256:" + hashlib.sha256(body).hexdigest(), ticket_id, kind)
@@ -178,7 +178,8 @@ class FreshdeskConnector(LazyClient):
     def fetch_ticket(self, ticket_id: str) -> Ticket | None:
         try:
             # include=requester (one more API credit): the requester's name and email, hidden from the model.
-            raw = self._send("GET", f"/api/v2/tickets/{path_segment(ticket_id)}", params={"include": "requester"}).json()
+            raw = self._send("GET", f"/api/v2/tickets/{path_segment(ticket_id)}",
+                             params={"include": "requester"}).json()
         except PermanentHelpdeskError as exc:
             if exc.status == 404:
                 return None
@@ -224,7 +225,8 @@ class FreshdeskConnector(LazyClient):
     def _all_conversations(self, ticket_id: str) -> list[dict[str, Any]]:
         path = f"/api/v2/tickets/{path_segment(ticket_id)}/conversations"
         conversations: list[dict[str, Any]] = []
-        url, params, page, seen = path, {"page": 1, "per_page": PER_PAGE}, 1, set()
+        params: dict[str, int] | None = {"page": 1, "per_page": PER_PAGE}
+        url, page, seen = path, 1, set()
         while True:
             response = self._send("GET", url, params=params)
             batch = response.json()
@@ -292,7 +294,8 @@ class FreshdeskConnector(LazyClient):
         return str(note["id"])
 
     def post_reply(self, ticket_id: str, body: str) -> str:
-        reply = self._send("POST", f"/api/v2/tickets/{path_segment(ticket_id)}/reply", json={"body": text_to_html(body)}).json()
+        reply = self._send("POST", f"/api/v2/tickets/{path_segment(ticket_id)}/reply",
+                           json={"body": text_to_html(body)}).json()
         return str(reply["id"])
 
     def escalate(self, ticket_id: str, body: str, tags: Sequence[str], group: str | None) -> str:

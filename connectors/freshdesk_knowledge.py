@@ -11,7 +11,7 @@ Vendor quirks worth knowing:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.freshdesk import pages
@@ -42,8 +42,9 @@ def articles(connector: Any, locales: Sequence[str] = ()) -> Iterator[Document]:
 
 def past_tickets(connector: Any, *, since: datetime, max_items: int,
                  known: Mapping[str, str]) -> Iterator[Document | Unchanged | Skipped]:
-    """The most recent resolved/closed tickets updated since `since`; those whose updated_at is known are not fetched."""
-    params = {"updated_since": since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    """The most recent resolved/closed tickets updated since `since`; those whose updated_at is known are not
+    fetched."""
+    params = {"updated_since": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
               "order_by": "updated_at", "order_type": "desc"}
     picked: list[tuple[str, str]] = []
     for raw in pages(connector.http, "/api/v2/tickets", params):

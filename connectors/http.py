@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from tenacity import (RetryCallState, Retrying, before_sleep_log, retry_if_exception, stop_after_attempt,
-                      wait_random_exponential)
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    before_sleep_log,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 log = logging.getLogger(__name__)
 

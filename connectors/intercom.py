@@ -26,9 +26,9 @@ import html
 import logging
 import re
 import time
-from collections.abc import Iterator
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -90,7 +90,7 @@ def _item(payload: Mapping[str, Any]) -> Mapping[str, Any]:
 def _iso(epoch: Any) -> str:
     if not isinstance(epoch, (int, float)):
         return ""
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def text_to_html(text: str) -> str:

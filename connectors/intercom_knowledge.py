@@ -11,7 +11,7 @@ Vendor quirks worth knowing:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.http import send
@@ -24,7 +24,7 @@ SEARCH_PER_PAGE = 150  # the maximum
 def _iso(epoch: Any) -> str:
     if not isinstance(epoch, (int, float)):
         return ""
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def articles(connector: Any, locales: Sequence[str] = ()) -> Iterator[Document]:

@@ -5,7 +5,8 @@ A request that is not a valid delivery must get a 4xx with a reason, never a 500
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 import orjson

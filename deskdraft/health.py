@@ -7,11 +7,11 @@ cannot turn into a flood of broker connections.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger("deskdraft.health")
 HEARTBEAT_SECONDS = 15.0  # how often the worker beats

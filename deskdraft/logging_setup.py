@@ -5,13 +5,17 @@ import contextvars
 import logging
 import sys
 import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterator
+from types import MappingProxyType
+from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
 IDS = ("account", "ticket", "inbox")
-_context: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("deskdraft_log_ids", default={})
+# Read-only default: log_context sets a new mapping rather than changing the one in force.
+_context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "deskdraft_log_ids", default=MappingProxyType({}))
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(process)d]%(ids)s %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"
 
@@ -35,16 +39,18 @@ class ContextFilter(logging.Filter):
         return True
 
 
-class _UTC(logging.Formatter):
-    converter = time.gmtime
+def _utc_time(record: logging.LogRecord) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
 
+
+class _UTC(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + f".{int(record.msecs):03d}Z"
+        return _utc_time(record)
 
 
 class _JSON(JsonFormatter):
-    converter = time.gmtime
-    formatTime = _UTC.formatTime
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return _utc_time(record)
 
     def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_record, record, message_dict)
@@ -63,7 +69,7 @@ def formatter(json: bool) -> logging.Formatter:
 class _Stderr(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (a test runner swaps it), not the one at start-up."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

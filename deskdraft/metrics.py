@@ -11,7 +11,8 @@ import hmac
 import os
 import threading
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -151,5 +152,14 @@ def authorised(header: str, token: str) -> bool:
     return bool(token) and hmac.compare_digest(header.encode(), expected.encode())
 
 
-__all__ = ["CONTENT_TYPE_LATEST", "exposition", "StateCollector", "on_audit", "job_started", "job_finished",
-           "count_retry", "webhook_outcome", "authorised"]
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "StateCollector",
+    "authorised",
+    "count_retry",
+    "exposition",
+    "job_finished",
+    "job_started",
+    "on_audit",
+    "webhook_outcome",
+]

@@ -3,7 +3,8 @@ plus the per-delivery webhook counter. Installed on the webhook app and on the c
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import CollectorRegistry

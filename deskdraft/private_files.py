@@ -2,6 +2,7 @@
 knowledge store all hold customers' words."""
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -31,10 +32,8 @@ def _tighten(path: str) -> None:
         return
     if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or not info.st_mode & 0o077:
         return
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
-    except FileNotFoundError:
-        pass
 
 
 def write_private(path: Path, text: str) -> None:

@@ -8,7 +8,8 @@ timeouts alone are not enough: the wait itself is bounded (bounded.py).
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from deskdraft.bounded import BoundedCalls, Overdue
 

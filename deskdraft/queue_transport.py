@@ -19,8 +19,9 @@ SCHEME = "deskdraft-fs"
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
-        name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+    # kombu's own classes name the second parameter differently (virtual: message, filesystem: payload).
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = final + ".partial"  # "<...>.msg.partial" never matches the consumer's "<queue>.msg"
         with open(partial, "wb") as f:

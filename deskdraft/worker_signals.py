@@ -21,9 +21,9 @@ _running: dict[str, tuple[Any, float, int, str]] = {}  # task id -> (log context
 def _logging(**kwargs: Any) -> None:
     """Connected, so Celery leaves logging to us: the same format (and JSON switch) as the web server."""
     import worker
-    from deskdraft.ops_settings import logging_settings
+    from deskdraft.settings import LoggingSettings
 
-    logging_setup.configure(worker._config.logging if worker._config else logging_settings())
+    logging_setup.configure(worker._config.logging if worker._config else LoggingSettings())
 
 
 @task_prerun.connect

@@ -13,8 +13,8 @@ A confirmation with a negation, a question or a "but" is not one: "thanks, but i
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from drafting.overrides import similarity
 from drafting.safety import asks_for_human, fold

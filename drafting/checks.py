@@ -6,8 +6,9 @@ A reply that states a money or time rule (refund, fee, eligibility, deadline) mu
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 RULE_WORDS = re.compile(
     r"\b(refund\w*|reimburs\w*|fee|fees|charge[sd]?|surcharge|penalt\w+|interest rate|eligib\w+|qualif\w+|"

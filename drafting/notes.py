@@ -1,7 +1,8 @@
 """What agents read in the ticket: the note templates, one per outcome. Plain text: every helpdesk shows it."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from connectors.base import REF_PREFIX
 from drafting import reply_templates
@@ -62,7 +63,8 @@ def retrieval_only_note(ref: str, passages: Sequence[Any]) -> str:
 
 
 def failed_note(ref: str, attempts: int, error: str) -> str:
-    return FAILED_NOTE.format(attempts=f"{attempts} attempt" + ("s" if attempts != 1 else ""), error=error, ref_prefix=REF_PREFIX, ref=ref)
+    return FAILED_NOTE.format(attempts=f"{attempts} attempt" + ("s" if attempts != 1 else ""), error=error,
+                              ref_prefix=REF_PREFIX, ref=ref)
 
 
 HANDOFF_NOTE = """\

@@ -16,9 +16,10 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from deskdraft.text.html_text import sanitised_text

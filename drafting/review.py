@@ -8,7 +8,7 @@ frustration or the same question again is an override; anything else leaves it n
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from connectors.base import Comment, Ticket
 from deskdraft.state import DraftRecord, State

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,7 @@ def read_document(
     kind = meta.get("kind", kind)
     if kind not in KINDS:
         raise DocumentError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     return Document(
         source_id=source_id or path.name,
         title=meta.get("title") or _first_heading(text) or path.stem.replace("_", " ").replace("-", " "),

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import itertools
 import os
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
@@ -124,7 +126,7 @@ class MiniLMInt8(EmbeddingFunction[Documents]):
             hidden = self._session.run(None, feeds)[0]  # releases the GIL; sessions allow concurrent runs
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-            for i, vector in zip(batch, _normalise(pooled)):
+            for i, vector in zip(batch, _normalise(pooled), strict=True):
                 out[i] = vector
 
         workers = min(len(batches), self.threads or os.cpu_count() or 1)
@@ -170,7 +172,7 @@ class HashEmbedding(EmbeddingFunction[Documents]):
 
     def _vector(self, text: str) -> np.ndarray:
         words = self._WORD.findall(text.lower())
-        features = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        features = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
         vector = np.zeros(self.dim, dtype=np.float32)
         for feature in features or [""]:  # an empty text still gets a unit vector
             # blake2b, not hash(): Python salts str hashes per process.

@@ -98,9 +98,10 @@ class BM25:
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60,
                            weights: Sequence[float] | None = None) -> list[str]:
-    """Ids ordered by sum of weight / (k + rank) over the rankings (Cormack et al., 2009); ties keep first-seen order."""
+    """Ids ordered by sum of weight / (k + rank) over the rankings (Cormack et al., 2009); ties keep first-seen
+    order."""
     fused: dict[str, float] = {}
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, item in enumerate(ranking, start=1):
             fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     return sorted(fused, key=lambda item: -fused[item])

@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import phonenumbers
-from stdnum import iban as std_iban, luhn as std_luhn
+from stdnum import iban as std_iban
+from stdnum import luhn as std_luhn
 
 from deskdraft.text.patterns import EMAIL, USERINFO, url_spans
 from knowledge.redact_identity import dob_spans, document_spans, ip_spans, national_id_spans
@@ -160,11 +161,12 @@ def _iban_spans(text: str) -> Iterator[Span]:
         if length is None:
             continue
         seen, end = 0, 0
-        for end, char in enumerate(raw, 1):
+        for index, char in enumerate(raw, 1):
             seen += char != " "
             if seen == length:
+                end = index
                 break
-        if seen == length and iban_valid(raw[:end]) and (end == len(raw) or raw[end] == " "):
+        if end and iban_valid(raw[:end]) and (end == len(raw) or raw[end] == " "):
             yield match.start(), match.start() + end
 
 
@@ -183,7 +185,8 @@ def _card_spans(text: str) -> Iterator[Span]:
 
 # ----- phone numbers ----------------------------------------------------------------------------------------------
 
-_INTERNATIONAL = re.compile(r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .\-/]?\(0\))?(?:[ .\-/]?(?:\(\d{1,5}\)|\d{1,5})){2,7}(?![\w])")
+_INTERNATIONAL = re.compile(r"(?<![\w+])(?:\+|00)[1-9]\d{0,2}(?:[ .\-/]?\(0\))?"
+                            r"(?:[ .\-/]?(?:\(\d{1,5}\)|\d{1,5})){2,7}(?![\w])")
 _NANP = re.compile(r"(?<![\w(])(?:1[-. ])?(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}(?![\w-])")
 _NATIONAL = re.compile(r"(?<![\w.,/+-])\(?0[1-9]\d{0,3}\)?(?:[ .\-/]\d{2,8}){1,4}(?![\w-]|[.,]\d)")
 _COMPACT = re.compile(r"(?<![\w.,+-])0[1-9]\d{8,10}(?![\w-]|[.,]\d)")
@@ -335,13 +338,15 @@ class Redactor:
                 claim(start, end, None if label == KEEP else f"[{label}]")
 
         counts: Counter[str] = Counter()
-        parts, position = [], 0
-        for start, end, placeholder in sorted((t for t in taken if t[2] is not None), key=lambda t: t[0]):
+        parts: list[str] = []
+        position = 0
+        hidden = sorted(((s, e, p) for s, e, p in taken if p is not None), key=lambda t: t[0])
+        for start, end, placeholder in hidden:
             if start < position:  # an email inside a kept URL, already covered
                 continue
             parts.append(text[position:start])
-            parts.append(placeholder)  # type: ignore[arg-type]
-            counts[re.sub(r"_\d+$", "", placeholder.strip("[]"))] += 1  # type: ignore[union-attr]
+            parts.append(placeholder)
+            counts[re.sub(r"_\d+$", "", placeholder.strip("[]"))] += 1
             position = end
         parts.append(text[position:])
         return Redacted("".join(parts), dict(counts))

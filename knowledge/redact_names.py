@@ -28,7 +28,7 @@ COMMON_WORDS = {"will", "may", "mark", "grace", "rose", "bill", "frank", "june",
                 "lane", "king", "young", "page", "ward", "hunter", "price", "baker", "cook", "smith", "white",
                 "black", "brown", "green", "long", "short", "best", "love", "gay", "an", "ana", "eve", "iris", "ivy",
                 "lily", "holly", "jack", "sky", "storm", "wolf", "fox", "bird", "stone", "hill", "wood", "field",
-                "mayer", "major", "sang", "son", "ben", "jo", "lo", "liv", "ole", "bo", "per", "kim", "sol", "mar",
+                "mayer", "major", "sang", "son", "ben", "jo", "lo", "liv", "ole", "bo", "per", "kim", "sol",
                 "sommer", "winter", "klein", "groß", "gross", "lang", "kurz", "neu", "alt", "weiss", "weiß", "roth",
                 "blanc", "petit", "grand", "blanco", "rubio", "bueno"}
 # Helpdesk display names that are roles, not people ("Customer", "Support Agent", "Acme Support"): never taken.
@@ -39,9 +39,13 @@ ROLE_LABELS = {"customer": "CUSTOMER_NAME", "agent": "AGENT_NAME"}
 
 
 class PersonLike(Protocol):
-    name: str
-    email: str | None
-    role: str  # "customer" (the requester) | "agent" | anything else (cc, other end users)
+    # Read-only, so frozen records (connectors.base.Person) fit.
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def role(self) -> str: ...  # "customer" (the requester) | "agent" | anything else (cc, other end users)
 
 
 @dataclass(frozen=True)

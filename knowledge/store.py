@@ -72,7 +72,9 @@ class KnowledgeStore:
             finish_interrupted(self._client, collection)
             for attempt in (1, 2):
                 try:
-                    self._collection = self._client.get_or_create_collection(collection, embedding_function=embedding)
+                    # chromadb types the function over documents or images (an invariant generic); ours embeds text only.
+                    self._collection = self._client.get_or_create_collection(
+                        collection, embedding_function=embedding)  # type: ignore[arg-type]
                     break
                 except ValueError as exc:
                     if reembed is None or "conflict" not in str(exc) or attempt == 2:
@@ -101,7 +103,7 @@ class KnowledgeStore:
         self._collection.upsert(
             ids=[c.id for c in chunks],
             documents=[c.text for c in chunks],
-            metadatas=[chunk_metadata(c, tags) for c in chunks],  # type: ignore[misc]
+            metadatas=[chunk_metadata(c, tags) for c in chunks],
         )
         self._generation += 1
 
@@ -133,7 +135,7 @@ class KnowledgeStore:
             return {}
         if ids is not None:
             got = self._collection.get(ids=list(ids), where=dict(where) if where else None, include=["metadatas"])
-            return {i: m or {} for i, m in zip(got["ids"], got["metadatas"] or [])}
+            return {i: m or {} for i, m in zip(got["ids"], got["metadatas"] or [], strict=False)}
         return {i: m or {} for i, _, m in self._all(where, ["metadatas"])}
 
     def _all(self, where: Mapping[str, Any] | None, include: list[str]) -> list[tuple[str, Any, Any]]:
@@ -142,9 +144,9 @@ class KnowledgeStore:
         while True:
             got = self._collection.get(where=dict(where) if where else None, include=include,  # type: ignore[arg-type]
                                        limit=READ_PAGE, offset=len(rows))
-            documents = got.get("documents") or [None] * len(got["ids"])
-            metadatas = got.get("metadatas") or [None] * len(got["ids"])
-            rows += list(zip(got["ids"], documents, metadatas))
+            documents: Sequence[Any] = got.get("documents") or [None] * len(got["ids"])
+            metadatas: Sequence[Any] = got.get("metadatas") or [None] * len(got["ids"])
+            rows += list(zip(got["ids"], documents, metadatas, strict=True))
             if len(got["ids"]) < READ_PAGE:
                 return rows
 
@@ -161,11 +163,11 @@ class KnowledgeStore:
         """Nearest k chunks to text (or to a precomputed query embedding), best first, optionally filtered."""
         if k <= 0:
             return []
-        vector = list(embedding) if embedding is not None else self.embed_query(text)
+        vector: Sequence[float] = list(embedding) if embedding is not None else self.embed_query(text)
         got = self._collection.query(
             query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
         )
-        rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])  # type: ignore[index]
+        rows = zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True)  # type: ignore[index]
         return [_passage(id_, doc, meta, self._score(1.0 - float(distance))) for id_, doc, meta, distance in rows]
 
     def passages(self, ids: Sequence[str], embedding: Sequence[float]) -> list[Passage]:
@@ -177,7 +179,7 @@ class KnowledgeStore:
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         found = {}
         for id_, doc, meta, vector in zip(got["ids"], got["documents"] or [], got["metadatas"] or [],
-                                          got["embeddings"] if got["embeddings"] is not None else []):
+                                          got["embeddings"] if got["embeddings"] is not None else [], strict=False):
             vector = np.asarray(vector, dtype=np.float32)
             score = float(vector @ query / max(float(np.linalg.norm(vector)), 1e-12))
             found[id_] = _passage(id_, doc, meta, self._score(score))

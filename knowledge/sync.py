@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -60,7 +60,7 @@ def sync_source(store: KnowledgeStore, source: KnowledgeSource, connectors: Mapp
                                    base_url=source.base_url, scope=source.scope or "")
             report.source = source.name
             return report
-        return _sync_helpdesk(store, source, connectors, progress, full, now or datetime.now(timezone.utc))
+        return _sync_helpdesk(store, source, connectors, progress, full, now or datetime.now(UTC))
     finally:
         lock.release()
 

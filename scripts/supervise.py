@@ -12,6 +12,7 @@ Child pids are written to <data_dir>/run/<name>.pid.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -36,10 +37,9 @@ STOP_GRACE_SECONDS = 30.0
 
 
 def _die_with_parent() -> None:
-    try:
+    # Not Linux: a killed supervisor can leave children, as with any shell script.
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass  # not Linux: a killed supervisor can leave children, as with any shell script
 
 
 def say(message: str) -> None:
@@ -52,7 +52,7 @@ class Supervisor:
         self.commands = children
         self.procs: dict[str, subprocess.Popen] = {}
         self.deaths: list[float] = []
-        self.in_a_row = {name: 0 for name in children}
+        self.in_a_row = dict.fromkeys(children, 0)
         self.started_at: dict[str, float] = {}
         self.stopping = False
 

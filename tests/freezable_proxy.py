@@ -3,6 +3,7 @@ the kernel, but nothing comes back, as with a SIGSTOPped server. Lets a test pau
 itself only, without stopping it for anyone else."""
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import threading
@@ -32,10 +33,8 @@ class FreezableProxy:
         self._closed = True
         self.running.set()
         for sock in [self.listener, *self._sockets]:
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
     def _accept(self) -> None:
         while not self._closed:
@@ -66,8 +65,6 @@ class FreezableProxy:
                     peers[sock].sendall(data)
             except (OSError, ValueError):
                 for sock in peers:
-                    try:
+                    with contextlib.suppress(OSError):
                         sock.close()
-                    except OSError:
-                        pass
                 return

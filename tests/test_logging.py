@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from deskdraft import logging_setup
-from deskdraft.ops_settings import logging_settings
+from deskdraft.settings import LoggingSettings
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def capture():
 
     def configure(as_json: bool) -> io.StringIO:
         nonlocal handler
-        handler = logging_setup.configure(logging_settings({"json": as_json, "level": "INFO"}), stream)
+        handler = logging_setup.configure(LoggingSettings(json=as_json, level="INFO"), stream)
         return stream
     yield configure
     logging.getLogger().removeHandler(handler)

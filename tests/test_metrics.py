@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -26,7 +26,7 @@ def scrape(client, token="metrics-token") -> dict[tuple[str, tuple], float]:
 
 def deliver(client, ticket: str, secret: str = ZENDESK_SECRET, account: str = "zendesk", invocation: str = "i"):
     body = json.dumps({"ticket_id": ticket}).encode()
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     headers = sign_zendesk(secret, body, stamp, invocation_id=invocation)
     return client.post(f"/webhooks/{account}", data=body, headers={**headers, "Content-Type": "application/json"})
 

@@ -25,7 +25,7 @@ def test_a_database_from_the_release_before_migrations_is_upgraded_with_its_rows
     engine = create_engine(url)
     with engine.begin() as conn:
         for statement in BEFORE.read_text().split(";"):
-            if statement.strip() and not statement.strip().startswith("--") or "CREATE" in statement:
+            if (statement.strip() and not statement.strip().startswith("--")) or "CREATE" in statement:
                 conn.exec_driver_sql(statement)
         conn.execute(text("INSERT INTO inbox (account, event_id, ticket_id, kind, status, attempts, received_at, "
                           "enqueued_at) VALUES ('zendesk', 'e1', '7', 'customer.replied', 'pending', 0, 1, 1)"))

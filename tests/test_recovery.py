@@ -12,7 +12,6 @@ import pipeline
 import worker
 from connectors import TransientHelpdeskError
 from deskdraft.settings import parse_config
-from deskdraft.state import State
 from tests.conftest import AGENT_EMAIL, ZENDESK_TOKEN, config_text
 from tests.e2e.desks import SECRETS, IntercomDesk
 from tests.e2e.harness import good_draft

@@ -10,7 +10,7 @@ import json
 import random
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -39,7 +39,7 @@ def _since(days: float) -> float:
 def _parse_day(value: str | None, default: float) -> float:
     if not value:
         return default
-    return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
 
 
 def intent_rows(config: Config, state, now: float) -> list[dict]:
@@ -135,8 +135,9 @@ def report(as_json: bool) -> None:
     if history:
         click.echo("\nGate changes:")
         for event in history[-10:]:
-            when = datetime.fromtimestamp(event["at"], timezone.utc).strftime("%Y-%m-%d %H:%M")
-            click.echo(f"  {when}Z {event['intent']}: {'promoted' if event['open'] else 'demoted'} ({event['evidence']})")
+            when = datetime.fromtimestamp(event["at"], UTC).strftime("%Y-%m-%d %H:%M")
+            change = "promoted" if event["open"] else "demoted"
+            click.echo(f"  {when}Z {event['intent']}: {change} ({event['evidence']})")
 
 
 @audit_cli.command("show")
@@ -149,7 +150,7 @@ def audit_show(account: str, ticket: str) -> None:
     if not steps:
         click.echo(f"nothing recorded for {account} ticket {ticket}")
     for step in steps:
-        at = datetime.fromtimestamp(step.pop("at"), timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        at = datetime.fromtimestamp(step.pop("at"), UTC).strftime("%Y-%m-%d %H:%M:%S")
         name, inbox_id = step.pop("step"), step.pop("inbox_id")
         details = ", ".join(f"{k}={v}" for k, v in step.items())
         click.echo(f"{at}Z  #{inbox_id}  {name:14} {details}")
@@ -260,7 +261,7 @@ def erase_command(ticket: tuple[str, str] | None, requester: str | None, account
         tickets = state.tickets_of_requester(requester, account)
         click.echo(f"requester {requester}: {len(tickets)} ticket(s) on record"
                    + (f" ({', '.join(f'{a} {t}' for a, t in tickets)})" if tickets else ""))
-        if not tickets and "@" in requester:
+        if not tickets and requester and "@" in requester:
             click.echo("  deskdraft keeps helpdesk ids, not email addresses: give the requester's id to find "
                        "their tickets", err=True)
     k = config.knowledge

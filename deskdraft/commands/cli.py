@@ -34,9 +34,11 @@ def check_config() -> None:
     config = config_or_exit()
     click.echo(f"{config.source}: OK")
     for account in config.helpdesks.values():
-        click.echo(f"  helpdesk {account.name}: {account.type} at {account.base_url} (webhook: /webhooks/{account.name})")
+        click.echo(f"  helpdesk {account.name}: {account.type} at {account.base_url} "
+                   f"(webhook: /webhooks/{account.name})")
     model = config.anthropic
-    click.echo(f"  model: {model.model}" + ("" if model.api_key else f" ({model.api_key_env} not set: retrieval-only notes)"))
+    no_key = "" if model.api_key else f" ({model.api_key_env} not set: retrieval-only notes)"
+    click.echo(f"  model: {model.model}{no_key}")
     click.echo(f"  state: {mask_url(config.database_url)}")
     click.echo(f"  broker: {mask_url(config.queue.broker_url) or 'embedded (filesystem, one host)'}")
     click.echo(f"  knowledge: {mask_url(config.knowledge.url) or config.chroma_path} [{config.knowledge.embedding}]")

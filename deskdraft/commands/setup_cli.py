@@ -41,6 +41,7 @@ def _manual_steps(account: HelpdeskAccount, endpoint: str) -> str:
 def register_command(public_url: str, only: str | None, show_secret: bool) -> None:
     """Create or update Zendesk's webhook and trigger; print the steps for Intercom and Freshdesk."""
     from connectors import build_connectors
+    from connectors.zendesk import ZendeskConnector
     from connectors.zendesk_setup import register, signing_secret
     from deskdraft.commands.cli import config_or_exit
 
@@ -51,13 +52,15 @@ def register_command(public_url: str, only: str | None, show_secret: bool) -> No
     connectors = build_connectors(config)
     for account in accounts:
         endpoint = f"{public_url.rstrip('/')}/webhooks/{account.name}"
-        if account.type != "zendesk":
+        connector = connectors[account.name]
+        if not isinstance(connector, ZendeskConnector):
             click.echo(_manual_steps(account, endpoint))
             continue
-        changes = register(connectors[account.name], public_url)
-        click.echo(f"Zendesk ({account.name}): " + ("; ".join(changes) if changes else "already set up, nothing changed"))
+        changes = register(connector, public_url)
+        done = "; ".join(changes) if changes else "already set up, nothing changed"
+        click.echo(f"Zendesk ({account.name}): {done}")
         if show_secret:
-            click.echo(f"  export {account.webhook_secret_env}={signing_secret(connectors[account.name])}")
+            click.echo(f"  export {account.webhook_secret_env}={signing_secret(connector)}")
 
 
 def register(app: Flask) -> None:

@@ -37,11 +37,11 @@ def current_user() -> str | None:
     if s.proxy_user_header:
         user = request.headers.get(s.proxy_user_header, "").strip()
         return user[:100] or None
-    user, expires, tag = session.get("user"), session.get("expires", 0), session.get("tag")
-    if not user or time.time() >= float(expires) or not hmac.compare_digest(str(tag),
-                                                                            _password_tag(s.password_hash)):
+    signed_in, expires, tag = session.get("user"), session.get("expires", 0), session.get("tag")
+    if not signed_in or time.time() >= float(expires) or not hmac.compare_digest(str(tag),
+                                                                                 _password_tag(s.password_hash)):
         return None
-    return str(user)
+    return str(signed_in)
 
 
 def configure_app(app: Flask, console: Any) -> None:

@@ -44,7 +44,7 @@ def trend_svg(points: list[tuple[int, int]], threshold: float, markers: list[tup
 
 def histogram_svg(counts: list[int], width: int = 200, height: int = 60) -> Markup:
     """Confidence distribution in tenths; the counts are in the bars' titles and printed below the chart."""
-    top, n = max(counts + [1]), len(counts)
+    top, n = max([*counts, 1]), len(counts)
     bar = width / n
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
              f'aria-label="confidence distribution">']

@@ -143,5 +143,11 @@ def ticket_story(state: State, account: str, ticket_id: str, limit: int = 500) -
             "drafts": [dict(d) for d in made], "posts": [dict(p) for p in posted], "truncated": len(steps) == limit}
 
 
-__all__ = ["window_summary", "handoff_reasons", "gate_changes",
-           "reviews_still_needed", "recent_tickets", "ticket_story"]
+__all__ = [
+    "gate_changes",
+    "handoff_reasons",
+    "recent_tickets",
+    "reviews_still_needed",
+    "ticket_story",
+    "window_summary",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -102,7 +102,7 @@ def _window(config: Any) -> tuple[int, str | None, float, float]:
 
 
 def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ") if ts else "-"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ") if ts else "-"
 
 
 def intent_page_data(config: Any, state: Any, days: int, account: str | None, since: float,

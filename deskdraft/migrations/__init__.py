@@ -19,7 +19,7 @@ BASELINE = "0001"  # the schema every release before migrations created with met
 PG_LOCK_KEY = 0x6465736B  # "desk": one advisory lock for every deskdraft migration on a PostgreSQL server
 
 
-def _alembic(connection: Connection) -> AlembicConfig:
+def _alembic(connection: Connection | None) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(HERE))
     cfg.attributes["connection"] = connection
@@ -27,7 +27,10 @@ def _alembic(connection: Connection) -> AlembicConfig:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(_alembic(None)).get_current_head()  # type: ignore[arg-type]
+    revision = ScriptDirectory.from_config(_alembic(None)).get_current_head()
+    if revision is None:  # only a broken checkout gets here
+        raise RuntimeError(f"no migration found in {HERE / 'versions'}")
+    return revision
 
 
 def current(connection: Connection) -> str | None:

@@ -47,7 +47,7 @@ class Example:
     @property
     def question(self) -> str:
         """The customer's latest burst, as the router and the gap report see it."""
-        burst = []
+        burst: list[str] = []
         for turn in reversed(self.turns):
             if turn.role != "customer":
                 break

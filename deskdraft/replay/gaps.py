@@ -20,7 +20,7 @@ from drafting import overrides
 STOPWORDS = frozenset("""
 a an and are at be but by can could did do does for from had has have hello hi how i if in is it
 its me my no not of on or our please so that the their there this to was we were what when where which who why will
-with would you your yes thanks thank hey still just get got any""".split())  # noqa: SIM905
+with would you your yes thanks thank hey still just get got any""".split())
 
 
 

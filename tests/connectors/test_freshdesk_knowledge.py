@@ -43,7 +43,8 @@ def test_search_and_list_answer_like_freshdesk(hd):
     found = http.get("/api/v2/search/tickets", params={"query": '"status:4 OR status:5"'}).raise_for_status().json()
     assert set(found) == set(sample("search_tickets.json")) and [t["id"] for t in found["results"]] == [21]
     assert "description" not in found["results"][0]
-    anded = http.get("/api/v2/search/tickets", params={"query": "\"(status:4 OR status:2) AND updated_at:>'2000-01-01'\""})
+    anded = http.get("/api/v2/search/tickets",
+                     params={"query": "\"(status:4 OR status:2) AND updated_at:>'2000-01-01'\""})
     assert anded.json()["total"] == 2
     assert http.get("/api/v2/search/tickets", params={"query": "status:4"}).status_code == 400  # no quotes
     listed = http.get("/api/v2/tickets", params={"updated_since": "2000-01-01T00:00:00Z"}).json()

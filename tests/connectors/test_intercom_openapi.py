@@ -81,7 +81,7 @@ def spec() -> Loaded:
     return Loaded()  # ~4 s: the file is 1.3 MB and is validated twice (as published, then repaired)
 
 
-def OpenAPIRequest(request: httpx.Request) -> _Request:  # noqa: N802 (kept the class-like name the tests use)
+def OpenAPIRequest(request: httpx.Request) -> _Request:
     return _Request(request, SERVER)
 
 

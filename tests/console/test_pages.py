@@ -30,7 +30,7 @@ def db_counts(state, since: float):
 
 @pytest.mark.parametrize("days", [7, 30])
 def test_intents_api_numbers_match_the_database(seeded, days):
-    app, state, config, written = seeded
+    app, state, _config, _written = seeded
     client = app.test_client()
     sign_in(client)
     data = client.get(f"/console/api/intents?days={days}").json
@@ -51,7 +51,7 @@ def test_intents_api_numbers_match_the_database(seeded, days):
 
 
 def test_intents_page_prints_the_gate_reason_the_yaml_to_change_and_the_handoff_reasons(seeded):
-    app, state, config, _ = seeded
+    app, _state, _config, _ = seeded
     client = app.test_client()
     sign_in(client)
     page = client.get("/console/intents?days=30").text
@@ -65,7 +65,7 @@ def test_intents_page_prints_the_gate_reason_the_yaml_to_change_and_the_handoff_
 
 
 def test_ticket_page_tells_the_story_and_links_to_the_helpdesk(seeded):
-    app, state, config, _ = seeded
+    app, _state, _config, _ = seeded
     client = app.test_client()
     sign_in(client)
     page = client.get("/console/tickets/zendesk/100299").text
@@ -160,7 +160,7 @@ def test_the_same_numbers_on_postgresql(make_config, console_env):
 def test_the_console_gate_agrees_with_the_report(seeded):
     from deskdraft.commands import admin_cli
     from deskdraft.console.views import gate_facts
-    app, state, config, _ = seeded
+    _app, state, config, _ = seeded
     now = time.time()
     report = {r["intent"]: r for r in admin_cli.intent_rows(config, state, now)}
     facts = gate_facts(config, state, now)

@@ -68,7 +68,8 @@ def test_the_gate_is_earned_then_lost(stack):
         ask(stack, ticket, text)
         notes = stack.notes(ticket)
         trail = stack.state.audit_trail("zendesk", str(ticket))
-        assert len(notes) == 1, (ticket, [(n.public, n.body) for n in notes], [(s["step"], s.get("reason")) for s in trail])
+        assert len(notes) == 1, (ticket, [(n.public, n.body) for n in notes],
+                                 [(s["step"], s.get("reason")) for s in trail])
         [note] = notes
         assert note.public is False and "Intent: password_reset" in note.body
         assert "Not sent automatically" in note.body and "of 5 reviewed drafts needed" in note.body
@@ -102,7 +103,8 @@ def test_the_gate_is_earned_then_lost(stack):
     try:
         ask(stack, 305, "Casey here, I forgot my password again")
         [reply, companion] = stack.notes(305)
-        assert companion.public is False and reply.public is True and f"Hi Casey Customer, {PASSWORD_REPLY}" in reply.body
+        assert companion.public is False and reply.public is True
+        assert f"Hi Casey Customer, {PASSWORD_REPLY}" in reply.body
         ask(stack, 307, "I forgot my password, write to casey.c@example.com")
         [note] = stack.notes(307)
         assert note.public is False and "the draft contains [EMAIL]: fill in before sending" in note.body
@@ -173,9 +175,9 @@ def test_the_audit_tells_the_whole_story(stack):
     for expected in ("event_received", "ticket_read", "routed", "retrieved", "drafted", "gate", "output_guard",
                      "posted", "reviewed"):
         assert expected in steps, (expected, steps)
-    posted = [s for s in stack.state.audit_trail("zendesk", "304") if s["step"] == "posted"][0]
+    posted = next(s for s in stack.state.audit_trail("zendesk", "304") if s["step"] == "posted")
     assert posted["where"] == "public_reply" and posted["ai_disclosure"] is True
-    drafted = [s for s in stack.state.audit_trail("zendesk", "304") if s["step"] == "drafted"][0]
+    drafted = next(s for s in stack.state.audit_trail("zendesk", "304") if s["step"] == "drafted")
     assert drafted["model"] == "claude-test-model" and drafted["input_tokens"] > 0 and drafted["prompt_version"]
     shown = subprocess.run([sys.executable, "-m", "flask", "--app", "webhooks", "audit", "show", "zendesk", "304"],
                            cwd=REPO, env=stack.env, capture_output=True, text=True, timeout=60)

@@ -42,7 +42,7 @@ def test_metrics_after_a_run_match_the_database(stack):
             603: "I want to reset my password", 604: "Refund please, it has been two weeks"}
     for ticket, text in asks.items():
         stack.desk.open_ticket(ticket, CUSTOMER, "Help", text)
-        for n in range(3):  # several deliveries spread over both gunicorn workers; repeats are duplicates
+        for _n in range(3):  # several deliveries spread over both gunicorn workers; repeats are duplicates
             stack.deliver(ticket, f"m-{ticket}")
     assert stack.deliver(601, "bad").status_code in (200, 202)
     wait_for(lambda: stack.inbox_settled() and len(stack.state.events()) == 5, 120, "the worker to finish")

@@ -62,7 +62,7 @@ def test_customer_message_gets_one_grounded_internal_note(stack):
     assert f"deskdraft-ref: {stack.desk.name}:101:" in note.body
     # One request normally; two when a loaded machine makes the first run outlive the test's 5 s claim timeout and a
     # second run takes the claim over (only the run holding the claim posts: the note count above stays one).
-    request = [r for r in stack.claude.requests if "When will my refund arrive" in str(r["json"])][0]
+    request = next(r for r in stack.claude.requests if "When will my refund arrive" in str(r["json"]))
     assert request["json"]["model"] == "claude-test-model"
     assert request["json"]["output_config"]["format"]["type"] == "json_schema"
     assert "temperature" not in request["json"]

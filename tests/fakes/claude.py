@@ -21,8 +21,9 @@ import secrets
 import string
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.datastructures import Headers

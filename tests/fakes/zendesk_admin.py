@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import jsonify, request
@@ -41,7 +41,7 @@ class ZendeskAdmin:
 
     @staticmethod
     def _now() -> str:
-        return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _record(self) -> None:
         self.fake.writes.append({"method": request.method, "path": request.path, "json": request.get_json(),

@@ -21,7 +21,7 @@ class RecordingHash(HashEmbedding):
         super().__init__()
         self.seen: list[str] = []
 
-    def __call__(self, input):  # noqa: A002 (chromadb's parameter name)
+    def __call__(self, input):
         self.seen.extend(input)
         return super().__call__(input)
 

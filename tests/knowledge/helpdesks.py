@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from connectors.freshdesk import FreshdeskConnector
 from connectors.intercom import IntercomConnector
@@ -27,7 +27,7 @@ class Clock:
     """A settable clock: the fakes stamp records with it, and Zendesk's export hides the last minute."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc) - timedelta(days=2)
+        self.now = datetime.now(UTC) - timedelta(days=2)
 
     def __call__(self) -> datetime:
         return self.now

@@ -60,7 +60,7 @@ def test_ids_are_deterministic_unique_and_stable_across_unrelated_edits(write):
     assert all(c.id.startswith("refunds.md#") for c in first)
 
     edited = chunk_document(replace(doc, text=doc.text.replace("Store credit is instant.", "Store credit: 1 day.")))
-    changed = [(a.id, a.content_hash != b.content_hash) for a, b in zip(first, edited)]
+    changed = [(a.id, a.content_hash != b.content_hash) for a, b in zip(first, edited, strict=False)]
     assert [c.id for c in edited] == [c.id for c in first]
     assert [flag for _, flag in changed] == [False, True, False, False]
 

@@ -47,16 +47,15 @@ def test_a_second_process_gets_store_busy(tmp_path):
 
 def test_any_other_lock_holder_makes_the_store_busy(tmp_path):
     other = FileLock(str(tmp_path / LOCK_NAME))
-    with other:
-        with pytest.raises(StoreBusy):
-            open_store(str(tmp_path), None, "kb-busy", "hash")
+    with other, pytest.raises(StoreBusy):
+        open_store(str(tmp_path), None, "kb-busy", "hash")
     open_store(str(tmp_path), None, "kb-busy", "hash").close()
 
 
 def test_a_second_store_in_the_same_process_is_refused(tmp_path):
-    with open_store(str(tmp_path), None, "kb-twice", "hash"):
-        with pytest.raises(StoreBusy, match="already open in this process; share that KnowledgeStore"):
-            open_store(str(tmp_path), None, "kb-twice", "hash")
+    with open_store(str(tmp_path), None, "kb-twice", "hash"), \
+            pytest.raises(StoreBusy, match="already open in this process; share that KnowledgeStore"):
+        open_store(str(tmp_path), None, "kb-twice", "hash")
 
 
 def test_close_releases_the_lock_and_data_persists(tmp_path):

@@ -142,7 +142,7 @@ def test_past_tickets_are_redacted_before_anything_is_embedded_or_stored(store, 
     meta = [v for m in got["metadatas"] for k, v in m.items() if not k.endswith("hash")]
     stored = " ".join(got["documents"]) + " ".join(str(v) for v in meta)
     embedded = " ".join(embedding.seen)
-    for secret in PII + ("casey@", "4111", "7946"):
+    for secret in (*PII, "casey@", "4111", "7946"):
         assert secret not in stored and secret not in embedded
     for text in got["documents"]:
         assert "[EMAIL]" in text and "[CARD]" in text and "[PHONE]" in text and "[IBAN]" in text

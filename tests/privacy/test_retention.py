@@ -66,9 +66,9 @@ def test_retention_is_configured_and_cannot_undercut_the_gate_window(make_config
     assert (config.retention.inbox, config.retention.audit, config.retention.drafts, config.retention.reviews) == (
         7, 90, 30, 60)
     assert make_config().retention.inbox == 30  # kept a bounded time by default, never forever
-    with pytest.raises(ConfigError, match="retention_days.reviews: must be at least autonomy.window_days"):
+    with pytest.raises(ConfigError, match=r"retention_days\.reviews: must be at least autonomy\.window_days"):
         make_config(retention_days={"reviews": 10})
-    with pytest.raises(ConfigError, match="retention_days.inbox"):
+    with pytest.raises(ConfigError, match=r"retention_days\.inbox"):
         make_config(retention_days={"inbox": 0})
 
 

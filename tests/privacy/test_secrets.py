@@ -49,7 +49,7 @@ def test_check_config_reads_urls_from_the_environment_and_masks_them(tmp_path, m
 
 
 def test_a_url_env_must_be_set_hold_a_url_and_not_be_doubled(make_config, monkeypatch):
-    with pytest.raises(ConfigError, match="queue.broker_url_env: environment variable DD_UNSET is not set"):
+    with pytest.raises(ConfigError, match=r"queue\.broker_url_env: environment variable DD_UNSET is not set"):
         make_config(queue={"broker_url_env": "DD_UNSET"})
     monkeypatch.setenv("DD_STATE_URL", f"mysql://root:{PASSWORD}@db/x")
     with pytest.raises(ConfigError, match="DD_STATE_URL does not hold a URL of a supported kind") as error:

@@ -18,9 +18,10 @@ import os
 import re
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -115,7 +116,7 @@ class RedTeam:
         self._tmpdir = None if tmp else tempfile.TemporaryDirectory(prefix="deskdraft-redteam-")
         self.tmp = tmp or Path(self._tmpdir.name)
 
-    def __enter__(self) -> "RedTeam":
+    def __enter__(self) -> RedTeam:
         os.environ.update({"TEST_ZENDESK_TOKEN": ZENDESK_TOKEN, "TEST_ZENDESK_SECRET": ZENDESK_SECRET,
                            "TEST_ANTHROPIC_KEY": "sk-redteam", "HF_HUB_OFFLINE": "1"})
         import worker
