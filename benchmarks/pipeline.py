@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -42,7 +42,7 @@ INTENTS = {"refund_status": {"examples": ["When will I get my refund?", "Where i
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def ack_latency(tmp: Path, n: int, broker: str | None) -> None:
@@ -53,7 +53,8 @@ def ack_latency(tmp: Path, n: int, broker: str | None) -> None:
            "TEST_ZENDESK_SECRET": ZENDESK_SECRET}
     port = free_port()
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-                            "--bind", f"127.0.0.1:{port}", "webhooks:create_app()"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            "--bind", f"127.0.0.1:{port}", "webhooks:create_app()"], cwd=REPO, env=env,
+                           stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -62,7 +63,7 @@ def ack_latency(tmp: Path, n: int, broker: str | None) -> None:
         with httpx.Client(timeout=10) as client:
             for i in range(n + 20):
                 body = json.dumps({"ticket_id": str(1000 + i), "title": "bench"}).encode()
-                stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                 headers = {**sign_zendesk(ZENDESK_SECRET, body, stamp, invocation_id=f"bench-{i}"),
                            "Content-Type": "application/json"}
                 started = time.perf_counter()

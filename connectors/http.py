@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -86,12 +86,12 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
             return max(0.0, float(value))
         except ValueError:
             try:
-                return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+                return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
             except (TypeError, ValueError):
                 return None
     reset = response.headers.get("X-RateLimit-Reset")
     if reset and reset.isdigit():
-        return max(0.0, int(reset) - datetime.now(timezone.utc).timestamp())
+        return max(0.0, int(reset) - datetime.now(UTC).timestamp())
     return None
 
 

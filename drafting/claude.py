@@ -15,9 +15,9 @@ import anthropic
 
 from connectors.base import Ticket
 from deskdraft.settings import AnthropicSettings, BrandSettings
+from deskdraft.text.html_text import visible_text
 from drafting.language import described
 from drafting.prompts import fence, fence_attribute, render
-from deskdraft.text.html_text import visible_text
 from knowledge.redact import Redactor
 
 log = logging.getLogger(__name__)

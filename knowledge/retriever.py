@@ -22,7 +22,7 @@ class Retriever:
     `knowledge_scope`. `locale` (the customer's language) puts an article's version in that language first.
     """
 
-    def __init__(self, config: Config, previous: "Retriever | None" = None) -> None:
+    def __init__(self, config: Config, previous: Retriever | None = None) -> None:
         """`previous`: the retriever of the config being replaced. Its open store is taken over when the new config
         points at the same store, and closed otherwise (releasing the embedded directory's lock for the new one)."""
         self._config = config

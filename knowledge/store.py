@@ -72,7 +72,7 @@ class KnowledgeStore:
             finish_interrupted(self._client, collection)
             for attempt in (1, 2):
                 try:
-                    # chromadb types the function over documents or images (an invariant generic); ours embeds text only.
+                    # chromadb types the function over documents or images (an invariant generic); ours embeds text.
                     self._collection = self._client.get_or_create_collection(
                         collection, embedding_function=embedding)  # type: ignore[arg-type]
                     break

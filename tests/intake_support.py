@@ -3,9 +3,10 @@ the fuzz test and benchmarks/fuzz.py (which runs outside pytest, so nothing here
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from deskdraft.settings import Config, parse_config
 from deskdraft.state import State
@@ -27,7 +28,7 @@ ACCOUNTS = {
 
 
 def now_stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 SIGNERS: dict[str, Callable[[bytes], dict[str, str]]] = {

@@ -56,7 +56,8 @@ def test_a_valid_delivery_is_still_accepted(intake, desk):
 @pytest.mark.parametrize("desk, headers", [
     ("zendesk", {"X-Zendesk-Webhook-Signature": "\xe9\xff==", "X-Zendesk-Webhook-Signature-Timestamp": "now"}),
     ("zendesk", {"X-Zendesk-Webhook-Signature": "abc", "X-Zendesk-Webhook-Signature-Timestamp": "\xe9"}),
-    ("zendesk", {"X-Zendesk-Webhook-Signature": "abc", "X-Zendesk-Webhook-Signature-Timestamp": "0001-01-01T00:00-23:59"}),
+    ("zendesk", {"X-Zendesk-Webhook-Signature": "abc",
+                 "X-Zendesk-Webhook-Signature-Timestamp": "0001-01-01T00:00-23:59"}),
     ("intercom", {"X-Hub-Signature": "sha1=\xe9\xe9\xff"}),
     ("freshdesk", {"X-Deskdraft-Secret": "\xe9\xff"}),
     ("freshdesk", {"Authorization": "Basic \xe9\xff"}),
@@ -142,7 +143,7 @@ def test_delivery_ids_the_database_cannot_hold_are_400(intake, bad):
 
 
 def test_intercom_ids_as_their_api_spells_them_are_accepted(intake):
-    client, queued, state = intake
+    client, _queued, state = intake
     for conversation in ("21330067382", "conv_123"):
         assert send(client, "intercom", json.dumps(valid_body("intercom", conversation)).encode()).status_code == 202
     assert sorted(e.ticket_id for e in state.events()) == ["21330067382", "conv_123"]
@@ -169,7 +170,7 @@ def test_a_connector_never_leaves_its_path_even_with_an_unchecked_id(tmp_path):
 
     @app.route("/<path:anything>", methods=["GET", "POST", "PUT"])
     def record(anything):
-        seen.append(request.environ["RAW_URI"] if "RAW_URI" in request.environ else request.full_path)
+        seen.append(request.environ.get("RAW_URI", request.full_path))
         return {"type": "error.list"}, 404
 
     server = serve(app)
@@ -201,7 +202,7 @@ def test_a_chunked_body_over_the_limit_is_413_not_cut(intake, desk):
 
 def test_a_chunked_body_under_the_limit_is_read_whole(intake):
     import io
-    client, queued, state = intake
+    client, queued, _state = intake
     body = json.dumps({**valid_body("zendesk"), "pad": "x" * 200_000}).encode()
     response = client.post("/webhooks/zendesk", input_stream=io.BytesIO(body),
                            headers={**SIGNERS["zendesk"](body), "Content-Type": "application/json",
@@ -223,7 +224,7 @@ def test_a_replayed_zendesk_delivery_with_new_invocation_ids_is_one_event(intake
 
 @pytest.mark.parametrize("desk", ["intercom", "freshdesk"])
 def test_a_replayed_delivery_is_one_event(intake, desk):
-    client, queued, state = intake
+    client, queued, _state = intake
     body = json.dumps(valid_body(desk)).encode()
     answers = [send(client, desk, body).json["status"] for _ in range(3)]
     assert answers == ["queued", "duplicate", "duplicate"] and len(queued) == 1
@@ -271,7 +272,7 @@ def test_a_paused_postgresql_answers_503_within_the_bound_and_the_retry_is_recor
     proxy = FreezableProxy(("127.0.0.1", 5432))
     state = None
     try:
-        client, queued, state = three_desk_app(tmp_path / "var", url.replace(":5432/", f":{proxy.port}/"))
+        client, _queued, state = three_desk_app(tmp_path / "var", url.replace(":5432/", f":{proxy.port}/"))
         assert send(client, "zendesk", json.dumps(valid_body("zendesk", 7)).encode()).status_code == 202
         body = json.dumps(valid_body("zendesk", 8)).encode()
         headers = SIGNERS["zendesk"](body)

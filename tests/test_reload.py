@@ -13,8 +13,8 @@ import worker
 from deskdraft.settings import load_config
 from knowledge.chunking import Chunk
 from knowledge.health import knowledge_store_health
-from knowledge.store import open_store
 from knowledge.retriever import RetrievalUnavailable
+from knowledge.store import open_store
 from tests.conftest import config_text
 
 DOC = Chunk(id="refunds#0", text="Refunds are paid back within 5 business days", title="Refunds",

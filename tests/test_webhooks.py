@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from webhooks import create_app
 
 
 def _now_stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_bad_signature_is_401_and_nothing_is_recorded(setup, secret):
 
 
 def test_replayed_signature_is_refused(setup):
-    client, queued, state = setup
+    client, queued, _state = setup
     body = b'{"ticket_id": "7"}'
     headers = sign_zendesk(ZENDESK_SECRET, body, "2020-01-01T00:00:00Z")
     assert client.post("/webhooks/zendesk", data=body, headers=headers).status_code == 401

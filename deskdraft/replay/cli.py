@@ -44,8 +44,8 @@ def _load(path: Path):
 def build_runner(config: Config):
     """Routing, retrieval and (with a key) drafting as the worker builds them; no connector, no State."""
     from deskdraft.replay.run import ShadowRunner
-    from drafting.intents import persistence
     from drafting.claude import Drafter
+    from drafting.intents import persistence
     from drafting.safety import SafetyNet
     from knowledge.retriever import Retriever
 

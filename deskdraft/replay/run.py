@@ -22,8 +22,8 @@ from connectors.base import Comment, Ticket
 from deskdraft.replay.dataset import Dataset, Example
 from deskdraft.settings import Config
 from drafting import gate, overrides, prompts
-from drafting.language import detect
 from drafting.intents.routing import IntentSpec, route
+from drafting.language import detect
 
 CHARS_PER_TOKEN = 4  # a planning estimate; the run itself counts the API's reported usage
 PROMPT_OVERHEAD_CHARS = 3000  # system + draft templates and the passages, roughly

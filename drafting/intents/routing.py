@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from drafting import language as languages
 from deskdraft.text.html_text import hidden_text, visible_text
+from drafting import language as languages
 from drafting.intents.classifier import embed_texts
 from drafting.safety import RiskHit, SafetyNet, asks_for_human, flags_of
 from drafting.sentiment import assess

@@ -4,7 +4,7 @@ from drafting.confidence import grounding, score
 
 
 def signals(**overrides) -> dict:
-    return dict(best_passage_score=0.75, min_score=0.3, cited=2, invented=0, self_report=1.0) | overrides
+    return {"best_passage_score": 0.75, "min_score": 0.3, "cited": 2, "invented": 0, "self_report": 1.0} | overrides
 
 
 def test_strong_grounding_full_citations_and_a_sure_model_is_one():

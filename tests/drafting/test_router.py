@@ -74,7 +74,7 @@ def test_probabilities_are_a_distribution_over_the_intents(router):
 def test_predict_is_the_argmax_of_predict_proba(router):
     texts = [text for text, _ in HELD_OUT]
     classes, probabilities = router.predict_proba(texts)
-    for (label, p), row in zip(router.predict(texts), probabilities):
+    for (label, p), row in zip(router.predict(texts), probabilities, strict=False):
         assert label == classes[row.argmax()] and p == pytest.approx(row.max())
 
 
@@ -109,7 +109,7 @@ def test_scores_embed_once_and_agree_with_predict_proba(router):
 
     counted = IntentRouter(router.classes, router.coef, router.intercept, router.temperature, counting,
                            examples=router.examples, min_similarity=router.min_similarity)
-    classes, probabilities, similarity = counted.scores(["where is my order", "refund please"])
+    _classes, probabilities, similarity = counted.scores(["where is my order", "refund please"])
     assert calls == [2] and similarity.shape == (2,)
     assert np.array_equal(probabilities, router.predict_proba(["where is my order", "refund please"])[1])
 
@@ -184,7 +184,7 @@ def test_training_set_uses_descriptions_examples_and_known_past_labels():
     intents = [IntentSpec("a", "About A", ("a one", "a two"), False), IntentSpec("b", "", ("b one",), True)]
     past = [("past a", "a"), ("past z", "zzz"), ("a one", "a"), ("  ", "b"), ("past b", "b")]
     texts, labels = training_set(intents, past)
-    assert list(zip(texts, labels)) == [("About A", "a"), ("a one", "a"), ("a two", "a"), ("b one", "b"),
+    assert list(zip(texts, labels, strict=False)) == [("About A", "a"), ("a one", "a"), ("a two", "a"), ("b one", "b"),
                                         ("past a", "a"), ("past b", "b")]
 
 

@@ -8,9 +8,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -80,7 +81,7 @@ class Stack:
     web_workers: int = 1  # production runs 2 (gunicorn.conf.py); one keeps the tests light on 2 cores
     servers: list[Any] = field(default_factory=list)
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         self.claude.default = good_draft
         zd, cl = serve(self.desk.fake.app), serve(self.claude.app)
         self.servers += [zd, cl]
@@ -94,7 +95,8 @@ class Stack:
                                                 only_helpdesks={self.desk.name: self.desk.account(zd.url)},
                                                 knowledge={"embedding": "minilm-int8", "min_score": 0.2},
                                                 **sections))
-        self.env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(self.config_path), "HF_HUB_OFFLINE": "1", **self.extra_env}
+        self.env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(self.config_path), "HF_HUB_OFFLINE": "1",
+                    **self.extra_env}
         if self.with_model:
             self.env["TEST_ANTHROPIC_KEY"] = ANTHROPIC_KEY
         else:

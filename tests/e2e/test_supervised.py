@@ -2,6 +2,7 @@
 each time, one scheduler stays, sweeps keep their pace, and nothing outlives the supervisor."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -61,10 +62,8 @@ def supervised(tmp_path):
     if proc and proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
     for pid in ours(str(config_path)):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def worker_ready(log: Path, count: int) -> bool:
@@ -80,7 +79,7 @@ def test_ten_sigkills_of_the_worker_leave_one_scheduler_and_the_sweeps_at_their_
     for n in range(10):
         [pid] = celery(marker, "worker")
         os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: worker_ready(log, n + 2), 120, f"the worker to come back after kill {n + 1}")
+        wait_for(lambda n=n: worker_ready(log, n + 2), 120, f"the worker to come back after kill {n + 1}")
         assert len(celery(marker, "beat")) == 1  # no orphan scheduler, no second one
     elapsed = time.monotonic() - began
     assert supervisor.poll() is None
@@ -112,7 +111,7 @@ def test_a_worker_that_keeps_dying_stops_the_service_loudly(supervised):
     start, marker, log, _ = supervised
     supervisor = start(DESKDRAFT_MAX_RESTARTS="2")
     for n in range(3):
-        wait_for(lambda: worker_ready(log, n + 1), 120, "the worker")
+        wait_for(lambda n=n: worker_ready(log, n + 1), 120, "the worker")
         os.kill(celery(marker, "worker")[0], signal.SIGKILL)
     assert supervisor.wait(60) == 1
     assert "stopping the whole service" in log.read_text()
@@ -120,7 +119,7 @@ def test_a_worker_that_keeps_dying_stops_the_service_loudly(supervised):
 
 
 def test_a_second_scheduler_on_the_same_data_folder_refuses_to_run(supervised):
-    start, marker, log, config = supervised
+    start, marker, log, _config = supervised
     supervisor = start()
     wait_for(lambda: "beat: Starting" in log.read_text(), 120, "the scheduler")
     second = subprocess.run([sys.executable, "-m", "celery", "-A", "worker", "beat"], cwd=REPO,
