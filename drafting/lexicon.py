@@ -12,19 +12,23 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 FOLDER = Path(__file__).with_name("lexicons")
 # Supported languages, in rule order. A file for each must exist; a file for a language not listed is refused
 # (it would otherwise be loaded by nobody's decision and tested by no one).
 LANGUAGES = ("en", "de", "fr", "es", "nl", "sv", "it", "pt")
-# Risk flags, in the order a note lists them. Every language must cover every flag.
-RISK_FLAGS = ("chargeback", "fraud", "lost_or_stolen", "hardship", "legal", "account_closure", "bereavement",
-              "vulnerable", "injection")
-MOOD_LISTS = ("anger", "repeat", "positive", "negative")
 
 NEAR = r"(?:\W+\w+){0,4}?\W+"  # up to four words in between: "card was just stolen"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")  # {things}; regex repeats such as {0,4} are digits, never names
@@ -39,51 +43,80 @@ def near(a: str, b: str) -> str:
     return rf"(?:(?:{a}){NEAR}(?:{b})|(?:{b}){NEAR}(?:{a}))"
 
 
-class _Pattern(fields.Field):
+def _pattern(value: Any) -> str:
     """A regular expression as a string, or {near: [a, b]}: a and b within four words of each other."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, str) and value.strip():
-            return value
-        if isinstance(value, Mapping) and set(value) == {"near"}:
-            pair = value["near"]
-            if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) and p.strip() for p in pair):
-                return near(pair[0], pair[1])
-        raise ValidationError("a pattern is a non-empty string or {near: [a, b]}")
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, Mapping) and set(value) == {"near"}:
+        pair = value["near"]
+        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) and p.strip() for p in pair):
+            return near(pair[0], pair[1])
+    raise ValueError("a pattern is a non-empty string or {near: [a, b]}")
 
 
-def _patterns(required: bool = True) -> fields.List:
-    return fields.List(_Pattern(), required=required, validate=validate.Length(min=1))
+def _word(value: str) -> str:
+    if not re.fullmatch(r"[^\W\d_][\w:]*", value):
+        raise ValueError("one folded word (no spaces, accents)")
+    return value
 
 
-# marshmallow refuses unknown keys by default (RAISE): a misspelt flag is an error, not a list nobody reads.
-_RiskSchema = Schema.from_dict({flag: _patterns() for flag in RISK_FLAGS}, name="Risk")
-_MoodSchema = Schema.from_dict({key: _patterns() for key in MOOD_LISTS}, name="Mood")
+Pattern = Annotated[str, BeforeValidator(_pattern)]
+Patterns = Annotated[list[Pattern], Field(min_length=1)]
+Word = Annotated[str, AfterValidator(_word)]
+# Unknown keys are refused (the same strictness as config.yaml): a misspelt flag is an error, not a list nobody reads.
+_STRICT = ConfigDict(extra="forbid")
 
 
-_WORD = fields.String(validate=validate.Regexp(r"^[^\W\d_][\w:]*$", error="one folded word (no spaces, accents)"))
+class _Risk(BaseModel):
+    """One list per risk flag, in the order a note lists them; every language must cover every flag."""
+
+    model_config = _STRICT
+    chargeback: Patterns
+    fraud: Patterns
+    lost_or_stolen: Patterns
+    hardship: Patterns
+    legal: Patterns
+    account_closure: Patterns
+    bereavement: Patterns
+    vulnerable: Patterns
+    injection: Patterns
 
 
-class _LexiconSchema(Schema):
-    class Meta:
-        unknown = RAISE
+class _Mood(BaseModel):
+    model_config = _STRICT
+    anger: Patterns
+    repeat: Patterns
+    positive: Patterns
+    negative: Patterns
 
-    language = fields.String(required=True)
-    terms = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[a-z_]+$")), values=fields.String(),
-                        load_default=dict)
-    risk = fields.Nested(_RiskSchema, required=True)
-    human_request = _patterns()
-    human_words = fields.List(_WORD, required=True, validate=validate.Length(min=1))
-    filler = fields.List(_WORD, load_default=list)
-    mood = fields.Nested(_MoodSchema, required=True)
 
-    @validates_schema
-    def _words_are_folded(self, data: dict[str, Any], **kwargs: Any) -> None:
+RISK_FLAGS = tuple(_Risk.model_fields)
+MOOD_LISTS = tuple(_Mood.model_fields)
+
+
+class _LexiconFile(BaseModel):
+    model_config = _STRICT
+
+    language: str
+    terms: dict[Annotated[str, Field(pattern=r"^[a-z_]+$")], str] = {}
+    risk: _Risk
+    human_request: Patterns
+    human_words: Annotated[list[Word], Field(min_length=1)]
+    filler: list[Word] = []
+    mood: _Mood
+
+    @field_validator("human_words", "filler")
+    @classmethod
+    def _words_are_folded(cls, words: list[str]) -> list[str]:
         # Text is matched after folding (no accents, lower case): a word with either would never match.
-        for key in ("human_words", "filler"):
-            bad = [w for w in data.get(key, []) if w != w.casefold() or not w.isascii()]
-            if bad:
-                raise ValidationError(f"words must be folded (lower case, no accents): {bad}", key)
+        bad = [w for w in words if w != w.casefold() or not w.isascii()]
+        if bad:
+            raise ValueError(f"words must be folded (lower case, no accents): {bad}")
+        return words
+
+
+def _messages(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors())
 
 
 @dataclass(frozen=True)
@@ -122,23 +155,23 @@ def parse(text: str, name: str) -> Lexicon:
     if not isinstance(raw, dict):
         raise LexiconError(f"lexicons/{name}.yaml must be a mapping of the keys in lexicons/README.md")
     try:
-        data = _LexiconSchema().load(raw)
+        data = _LexiconFile.model_validate(raw)
     except ValidationError as exc:
-        raise LexiconError(f"lexicons/{name}.yaml: {exc.messages}") from None
-    if data["language"] != name:
-        raise LexiconError(f"lexicons/{name}.yaml says language: {data['language']!r}")
-    terms = data["terms"]
+        raise LexiconError(f"lexicons/{name}.yaml: {_messages(exc)}") from None
+    if data.language != name:
+        raise LexiconError(f"lexicons/{name}.yaml says language: {data.language!r}")
+    terms = data.terms
 
     def filled(patterns: list[str], where: str) -> tuple[str, ...]:
         return tuple(_fill(p, terms, f"lexicons/{name}.yaml {where}") for p in patterns)
 
     return Lexicon(
         language=name,
-        risk={flag: filled(data["risk"][flag], f"risk.{flag}") for flag in RISK_FLAGS},
-        human_request=filled(data["human_request"], "human_request"),
-        human_words=tuple(data["human_words"]),
-        filler=tuple(data["filler"]),
-        mood={key: filled(data["mood"][key], f"mood.{key}") for key in MOOD_LISTS},
+        risk={flag: filled(getattr(data.risk, flag), f"risk.{flag}") for flag in RISK_FLAGS},
+        human_request=filled(data.human_request, "human_request"),
+        human_words=tuple(data.human_words),
+        filler=tuple(data.filler),
+        mood={key: filled(getattr(data.mood, key), f"mood.{key}") for key in MOOD_LISTS},
     )
 
 
