@@ -19,7 +19,7 @@ from connectors import Ignored, MalformedPayload, build_connectors
 from connectors.payload import load_json
 from deskdraft import logging_setup, private_files
 from deskdraft.console.cli import console_cli
-from deskdraft.publisher import BoundedPublisher, broker_timeouts
+from deskdraft.publisher import BoundedPublisher, task_sender
 from deskdraft.settings import Config, ConfigError, LiveConfig, load_config
 from deskdraft.state import DatabaseBusy, State, ValueNotStorable
 
@@ -136,12 +136,7 @@ def _json_errors(exc: HTTPException):
 
 
 def _celery_enqueue(config: Config) -> Callable[[int], None]:
-    import worker  # the producer side of the same Celery app the worker consumes
-
-    worker.configure(config)
-    timeout = config.queue.publish_timeout_seconds
-    worker.celery_app.conf.update(**broker_timeouts(config.queue.broker_url, timeout))
-    return BoundedPublisher(lambda inbox_id: worker.process_event.apply_async((inbox_id,), retry=False), timeout)
+    return BoundedPublisher(task_sender(config), config.queue.publish_timeout_seconds)
 
 
 def _install_operations(app: Flask, config: Config) -> None:

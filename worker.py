@@ -24,9 +24,9 @@ import pipeline
 from connectors import PermanentHelpdeskError, TransientHelpdeskError, build_connectors
 from deskdraft import (
     private_files,
-    queue_transport,
     worker_signals,  # noqa: F401  logs with ids, metrics and the heartbeat, on Celery's signals
 )
+from deskdraft.queue_transport import broker_settings
 from deskdraft.settings import Config, ConfigError, LiveConfig, load_config
 from deskdraft.state import State
 from drafting.claude import RETRYABLE as MODEL_RETRYABLE
@@ -43,22 +43,6 @@ _config: Config | None = None
 _live: LiveConfig | None = None
 _deps: pipeline.Deps | None = None
 _deps_lock = threading.Lock()
-
-
-def broker_settings(config: Config) -> dict[str, Any]:
-    """Redis/RabbitMQ when configured; otherwise kombu's filesystem transport (made atomic, see
-    deskdraft/queue_transport.py) under data_dir: one host, no server to install."""
-    if config.queue.broker_url:
-        return {"broker_url": config.queue.broker_url}
-    folder = Path(config.data_dir).resolve() / "broker"
-    for sub in ("queue", "processed", "control"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    return {"broker_url": f"{queue_transport.SCHEME}://",
-            "broker_transport_options": {"data_folder_in": str(folder / "queue"),
-                                         "data_folder_out": str(folder / "queue"),
-                                         "processed_folder": str(folder / "processed"),
-                                         "control_folder": str(folder / "control"),  # else ./control
-                                         "store_processed": False, "polling_interval": 0.1}}
 
 
 def beat_schedule(config: Config) -> dict[str, dict[str, Any]]:

@@ -33,8 +33,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
 from deskdraft import migrations
-from deskdraft.bounded import BoundedCalls, Overdue
+from deskdraft.bounded import Overdue
+from deskdraft.group_commit import GroupCommit
 
 metadata = MetaData()
 
@@ -180,15 +184,15 @@ class ValueNotStorable(ValueError):
     """A value the database refuses (too long, a NUL byte): bad input, not an outage."""
 
 
-def _sqlite_pragmas(busy_ms: int) -> Any:
+def _sqlite_pragmas(busy_ms: int, synchronous: str) -> Any:
     def apply(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets the webhook process write the inbox while worker threads read and write. NORMAL for the worker's
         # bookkeeping (a power cut can lose its last commits; the ref on the ticket and the pending inbox row redo
-        # them); the inbox insert itself is made with synchronous=FULL (record_event), since a 202 promises it.
+        # them); FULL in the web process, whose commits are inbox rows a 202 promises (record_event).
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
     return apply
 
@@ -233,7 +237,8 @@ class State:
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True, **_engine_options(url, wait_seconds))
         if self.engine.dialect.name == "sqlite":
             busy_ms = int(wait_seconds * 1000) if wait_seconds is not None else 10000
-            event.listen(self.engine, "connect", _sqlite_pragmas(busy_ms))
+            event.listen(self.engine, "connect",
+                         _sqlite_pragmas(busy_ms, "FULL" if wait_seconds is not None else "NORMAL"))
         # Alembic, not create_all: one locked upgrade, so processes starting together cannot race (and `flask
         # --app webhooks db upgrade`, run by scripts/run before anything starts, makes this a single read).
         migrations.upgrade(self.engine)
@@ -241,8 +246,9 @@ class State:
         self.listeners: list[Any] = []  # called after each audit step: (account, ticket_id, step, inbox_id, detail)
         self._held = threading.local()  # per run (one thread each): the claimed_at of the claims it took
         # A paused server answers no query and no socket timeout fires (its kernel still ACKs): the deadline is
-        # kept by waiting on a thread. Twice the driver's own wait, so the driver's clearer error usually wins.
-        self._bounded = BoundedCalls(max(2 * wait_seconds, 2.0), threads=8, name="inbox") \
+        # kept by waiting on the writer thread. Twice the driver's own wait, so the driver's clearer error usually
+        # wins. One writer commits the rows of concurrent webhooks together (group_commit.py).
+        self._inbox_writes = GroupCommit(self._insert_events, max(2 * wait_seconds, 2.0), name="inbox") \
             if wait_seconds is not None else None
 
     # --- inbox -------------------------------------------------------------------------------
@@ -254,9 +260,9 @@ class State:
         sweep enqueues the row.
         """
         try:
-            if self._bounded is None:
+            if self._inbox_writes is None:
                 return self._insert_event(account, event_id, ticket_id, kind)
-            return self._bounded.run(self._insert_event, account, event_id, ticket_id, kind)
+            return self._inbox_writes.submit((account, event_id, ticket_id, kind))
         except DataError as exc:
             raise ValueNotStorable(f"a value the database cannot store: {exc.orig}") from None
         except (SQLAlchemyError, OSError, Overdue) as exc:
@@ -276,6 +282,40 @@ class State:
                 return inbox_id
         except IntegrityError:
             return None
+
+    def _insert_events(self, rows: Sequence[tuple[str, str, str, str]]) -> list[int | None | Exception]:
+        """The web process's inserts, one transaction for a batch (its engine commits with synchronous=FULL).
+        A value one row cannot store fails only that row: the batch is then written row by row."""
+        now = self._now()
+        try:
+            with self.engine.begin() as conn:
+                new_rows = [self._insert_new(conn, row, now) for row in rows]
+                steps = [{"account": row[0], "ticket_id": str(row[2]), "inbox_id": inbox_id, "step": "event_received",
+                          "at": now, "detail": json.dumps({"event_id": row[1], "kind": row[3]})}
+                         for row, inbox_id in zip(rows, new_rows) if inbox_id is not None]
+                if steps:
+                    conn.execute(insert(audit), steps)
+            return list(new_rows)
+        except DataError:
+            if len(rows) == 1:
+                raise
+        results: list[int | None | Exception] = []
+        for row in rows:
+            try:
+                results.extend(self._insert_events([row]))
+            except DataError as exc:
+                results.append(exc)
+        return results
+
+    @staticmethod
+    def _insert_new(conn: Any, row: tuple[str, str, str, str], now: float) -> int | None:
+        """The new row's id, or None for an (account, event_id) seen before: ON CONFLICT keeps the transaction."""
+        account, event_id, ticket_id, kind = row
+        dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        return conn.execute(dialect_insert(inbox).values(
+            account=account, event_id=event_id, ticket_id=ticket_id, kind=kind, status="pending", attempts=0,
+            received_at=now, enqueued_at=now).on_conflict_do_nothing(
+            index_elements=["account", "event_id"]).returning(inbox.c.id)).scalar()
 
     def get_event(self, inbox_id: int) -> InboxEvent | None:
         with self.engine.connect() as conn:
