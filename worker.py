@@ -118,7 +118,7 @@ def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipelin
         log.warning("%s is not set: notes will list relevant articles but carry no drafted reply",
                     config.anthropic.api_key_env)
     # state.url is restart-only (settings.RESTART_ONLY): a reload never moves this process to another database.
-    state = previous.state if previous is not None else State(config.database_url)
+    state = previous.state if previous is not None else _counted(State(config.database_url))
     same_intents = previous is not None and previous.config.intents == config.intents \
         and previous.config.knowledge.embedding == config.knowledge.embedding
     router = previous.router if same_intents else intent_model.load_or_train(config)
@@ -128,6 +128,13 @@ def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipelin
         _close_later([*previous.connectors.values(), previous.drafter])
     return pipeline.Deps(config=config, state=state, connectors=build_connectors(config), retrieve=retriever,
                          drafter=drafter, router=router, safety=SafetyNet(config.routing.risk_patterns))
+
+
+def _counted(state: State) -> State:
+    from deskdraft import metrics
+
+    metrics.count_database_work(state.engine)
+    return state
 
 
 CLOSE_GRACE_SECONDS = 300.0  # longer than any helpdesk or model call a run in flight can still be making
