@@ -163,7 +163,10 @@ def _warm_up(**kwargs: Any) -> None:
     say so every HEARTBEAT_SECONDS (state.last_heartbeat(), for /healthz)."""
     from knowledge.health import knowledge_store_health
 
+    from drafting import language
+
     d = deps()
+    language.detect("Hello, where is my order?")  # loads the language model (2.5 s here), not in the first ticket
     try:  # read before the store is opened: opening creates an empty one where the folder is gone
         ok, reason = knowledge_store_health(d.config)
         (log.info if ok else log.error)("knowledge store: %s", reason)
@@ -216,13 +219,12 @@ def _countdown(exc: BaseException, retries: int, base: int) -> int:
 def process_event(self: Any, inbox_id: int) -> str:
     """Draft for one accepted webhook event. Ids in, everything re-read; safe to run twice."""
     d = deps()
-    event = d.state.get_event(inbox_id)
-    if event is None or event.status != "pending":
+    event = d.state.start_attempt(inbox_id)
+    if event is None:
         return "not pending"
-    d.state.start_attempt(inbox_id)
-    event = d.state.get_event(inbox_id)
     try:
-        outcome = pipeline.handle(event, d)
+        with d.state.audit_batch():
+            outcome = pipeline.handle(event, d)
     except TRANSIENT as exc:
         limit = d.config.queue.task_max_retries
         if self.request.retries >= limit or isinstance(exc, anthropic.EnforcedSpendLimitReachedError):
