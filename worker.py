@@ -161,9 +161,8 @@ HEARTBEAT_SECONDS = 10.0
 def _warm_up(**kwargs: Any) -> None:
     """Load the embedding model, the router and the connections before the first ticket, not during it; then
     say so every HEARTBEAT_SECONDS (state.last_heartbeat(), for /healthz)."""
-    from knowledge.health import knowledge_store_health
-
     from drafting import language
+    from knowledge.health import knowledge_store_health
 
     d = deps()
     language.detect("Hello, where is my order?")  # loads the language model (2.5 s here), not in the first ticket

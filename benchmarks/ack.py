@@ -21,9 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -39,7 +39,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 def deliveries(host: str, prefix: str) -> Iterator[bytes]:
     """Signed Zendesk comment events, each a new event id (a repeated one is the cheaper duplicate path)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for n in itertools.count():
         body = json.dumps(zendesk_event(10_000 + n % 5000, event_id=f"{prefix}-{n}")).encode()
         yield request_bytes(host, "/webhooks/zendesk", body, sign_zendesk(ZENDESK_SECRET, body, stamp))
@@ -121,7 +121,8 @@ def main() -> None:
                         for status, count in result.statuses.items():
                             if status != 202:
                                 errors[server.name][status] = errors[server.name].get(status, 0) + count
-                    for key, value in (("req/s", tput.rate * tput.share(202)), ("cpu ms/req", tcpu), ("p50 ms", lat.percentile(50)),
+                    for key, value in (("req/s", tput.rate * tput.share(202)), ("cpu ms/req", tcpu),
+                                       ("p50 ms", lat.percentile(50)),
                                        ("p99 ms", lat.percentile(99)), ("cpu ms/req @rate", lcpu)):
                         figures[server.name].setdefault(key, []).append(value)
         finally:

@@ -103,8 +103,9 @@ def main() -> None:
         LoadStack.concurrency = args.concurrency
         stack = LoadStack(Path(tmp), broker_url=args.broker, web_workers=2,
                           extra_env={"PROMETHEUS_MULTIPROC_DIR": str(multiproc)},
-                          extra_config={"intents": INTENTS, "queue": {"concurrency": args.concurrency, "sweep_after_seconds": 300,
-                                                  "sweep_interval_seconds": 60, "claim_timeout_seconds": 600}})
+                          extra_config={"intents": INTENTS, "queue": {
+                              "concurrency": args.concurrency, "sweep_after_seconds": 300,
+                              "sweep_interval_seconds": 60, "claim_timeout_seconds": 600}})
 
         def slow_draft(request: dict[str, Any]) -> dict[str, Any]:
             time.sleep(args.model_seconds)
@@ -184,7 +185,8 @@ def run(stack: Stack, args: argparse.Namespace, seconds: float, multiproc: str) 
     def delta(name: str) -> float:
         return sum(v - counters_before.get(k, 0.0) for k, v in counters.items() if k.startswith(name)) / per
 
-    print(f"load: {total} webhooks at {args.rate:g}/s, worker {args.concurrency} threads, model {args.model_seconds:g} s, "
+    print(f"load: {total} webhooks at {args.rate:g}/s, worker {args.concurrency} threads, "
+          f"model {args.model_seconds:g} s, "
           f"broker {args.broker or 'embedded folders'}")
     print(f"  answered other than 202: {refused}; finished {len(finished)}/{len(rows)}: {outcomes}")
     print(f"  drafts/s {len(finished) / max(1e-9, last - first):.2f} (first to last finish); drained {drained:.0f} s "
@@ -197,6 +199,10 @@ def run(stack: Stack, args: argparse.Namespace, seconds: float, multiproc: str) 
           f"{delta('deskdraft_knowledge_calls_total'):.2f}, helpdesk calls "
           f"{(len(stack.zendesk.requests) - zendesk_before) / per:.2f}, model calls "
           f"{(len(stack.claude.requests) - claude_before) / per:.2f}; worker CPU {worker_cpu_ms:.1f} ms")
+    database = Path(stack.config.database_url.removeprefix("sqlite:///"))
+    if database.is_file():  # SQLite: what a ticket leaves in the state database (inbox, audit, claims, drafts)
+        size = sum(f.stat().st_size for f in database.parent.glob(database.name + "*"))
+        print(f"  state database {size / 1e6:.1f} MB, {size / max(1, len(rows)) / 1000:.1f} kB per ticket")
     names: dict[str, int] = {}
     for task in Path(f"/proc/{stack.worker.pid}/task").iterdir():
         name = (task / "comm").read_text().strip().rstrip("0123456789_-")

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Callable, Generic, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 from deskdraft.bounded import Overdue
 
@@ -61,7 +62,7 @@ class GroupCommit(Generic[Row]):
                 for _, done in batch:
                     done.set_exception(exc)
                 continue
-            for (_, done), result in zip(batch, results):
+            for (_, done), result in zip(batch, results, strict=True):
                 if isinstance(result, BaseException):
                     done.set_exception(result)
                 else:

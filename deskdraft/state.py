@@ -30,11 +30,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
-
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from deskdraft import migrations
 from deskdraft.bounded import Overdue
@@ -283,7 +282,7 @@ class State:
         except IntegrityError:
             return None
 
-    def _insert_events(self, rows: Sequence[tuple[str, str, str, str]]) -> list[int | None | Exception]:
+    def _insert_events(self, rows: Sequence[tuple[str, str, str, str]]) -> list[int | Exception | None]:
         """The web process's inserts, one transaction for a batch (its engine commits with synchronous=FULL).
         A value one row cannot store fails only that row: the batch is then written row by row."""
         now = self._now()
@@ -292,14 +291,14 @@ class State:
                 new_rows = [self._insert_new(conn, row, now) for row in rows]
                 steps = [{"account": row[0], "ticket_id": str(row[2]), "inbox_id": inbox_id, "step": "event_received",
                           "at": now, "detail": json.dumps({"event_id": row[1], "kind": row[3]})}
-                         for row, inbox_id in zip(rows, new_rows) if inbox_id is not None]
+                         for row, inbox_id in zip(rows, new_rows, strict=True) if inbox_id is not None]
                 if steps:
                     conn.execute(insert(audit), steps)
             return list(new_rows)
         except DataError:
             if len(rows) == 1:
                 raise
-        results: list[int | None | Exception] = []
+        results: list[int | Exception | None] = []
         for row in rows:
             try:
                 results.extend(self._insert_events([row]))

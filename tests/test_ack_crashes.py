@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -76,7 +76,7 @@ def config_path(tmp_path: Path) -> Path:
 
 
 def deliver(config_path: Path, body: bytes, fault: str) -> subprocess.CompletedProcess:
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     headers = {**sign_zendesk(ZENDESK_SECRET, body, stamp), "Content-Type": "application/json"}
     env = {**os.environ, "DESKDRAFT_CONFIG": str(config_path), "TEST_ZENDESK_TOKEN": ZENDESK_TOKEN,
            "TEST_ZENDESK_SECRET": ZENDESK_SECRET, "ACK_HEADERS": json.dumps(headers), "PYTHONPATH": str(REPO)}
