@@ -233,7 +233,9 @@ class State:
         """`wait_seconds` bounds how long record_event may wait on the database (the webhook process sets it)."""
         if url.startswith("sqlite:///"):
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True, **_engine_options(url, wait_seconds))
+        # Pre-ping finds a server connection that died; a SQLite file has none, and it cost a query per transaction.
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"),
+                                            **_engine_options(url, wait_seconds))
         if self.engine.dialect.name == "sqlite":
             busy_ms = int(wait_seconds * 1000) if wait_seconds is not None else 10000
             event.listen(self.engine, "connect",
