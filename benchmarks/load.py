@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--soak-minutes", type=float, default=0.0)
     parser.add_argument("--concurrency", type=int, default=32, help="worker threads")
     parser.add_argument("--model-seconds", type=float, default=2.0)
+    parser.add_argument("--keep-logs", type=Path, default=None, help="copy the worker's and web's logs here")
     parser.add_argument("--broker", default=None, help="e.g. redis://127.0.0.1:6379/8 (default: embedded folders)")
     args = parser.parse_args()
     seconds = args.soak_minutes * 60 if args.soak_minutes else args.seconds
@@ -117,6 +118,13 @@ def main() -> None:
             run(stack, args, seconds, str(multiproc))
         finally:
             stack.stop()
+            if args.keep_logs:
+                import shutil
+
+                args.keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in [*Path(tmp).glob("worker-*.log"), Path(tmp) / "web.log"]:
+                    if log.exists():
+                        shutil.copy(log, args.keep_logs / log.name)
 
 
 def run(stack: Stack, args: argparse.Namespace, seconds: float, multiproc: str) -> None:
