@@ -42,7 +42,7 @@ class Channel(filesystem.Channel):
             f.write(str_to_bytes(dumps(payload)))
         os.replace(partial, final)  # no fsync: the inbox row is the durable copy (module docstring)
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: Any, timeout: Any = None) -> Any:
         while True:
             try:
                 return super()._get(queue)
