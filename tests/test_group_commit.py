@@ -9,11 +9,25 @@ import pytest
 
 from deskdraft.bounded import Overdue
 from deskdraft.group_commit import GroupCommit
-from deskdraft.state import DatabaseBusy, State
+from deskdraft.state import DatabaseBusy, State, ValueNotStorable
+from tests.test_state import drop_database, postgres_url
 
 
-def test_concurrent_deliveries_share_commits_and_each_gets_its_own_answer(tmp_path):
-    state = State(f"sqlite:///{tmp_path / 'state.db'}", wait_seconds=1.0)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def web_state(request, tmp_path):
+    """The web process's State (wait_seconds set: the group-commit path) on each database."""
+    if request.param == "sqlite":
+        yield State(f"sqlite:///{tmp_path / 'state.db'}", wait_seconds=1.0)
+        return
+    url = postgres_url()
+    state = State(url, wait_seconds=1.0)
+    yield state
+    state.dispose()
+    drop_database(url)
+
+
+def test_concurrent_deliveries_share_commits_and_each_gets_its_own_answer(web_state):
+    state = web_state
     results: dict[str, list[int | None]] = {}
     lock = threading.Lock()
 
@@ -33,6 +47,26 @@ def test_concurrent_deliveries_share_commits_and_each_gets_its_own_answer(tmp_pa
     for event in events:
         assert sorted(results[event.event_id], key=lambda v: v is None) == [event.id, None]
         assert [s["step"] for s in state.audit_trail("zendesk", event.ticket_id)] == ["event_received"]
+
+
+def test_a_value_the_database_refuses_fails_only_its_own_request(web_state):
+    if web_state.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite stores any length: only PostgreSQL refuses a too-long value")
+    results: dict[str, object] = {}
+
+    def deliver(event_id: str) -> None:
+        try:
+            results[event_id] = web_state.record_event("zendesk", event_id, "7", "comment")
+        except ValueNotStorable as exc:
+            results[event_id] = exc
+
+    threads = [threading.Thread(target=deliver, args=(e,)) for e in ["ok-1", "x" * 500, "ok-2"]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert isinstance(results["x" * 500], ValueNotStorable)
+    assert {e.event_id for e in web_state.events()} == {"ok-1", "ok-2"}
 
 
 def test_a_stuck_writer_answers_overdue_within_the_deadline_and_refuses_past_the_queue():
