@@ -28,9 +28,9 @@ from connectors import PermanentHelpdeskError, TransientHelpdeskError, build_con
 from deskdraft import (
     leases,
     private_files,
-    queue_transport,
     worker_signals,  # noqa: F401  logs with ids, metrics and the heartbeat, on Celery's signals
 )
+from deskdraft.queue_transport import broker_settings
 from deskdraft.settings import Config, ConfigError, LiveConfig, load_config
 from deskdraft.state import State
 from drafting.claude import RETRYABLE as MODEL_RETRYABLE
@@ -49,22 +49,6 @@ _config: Config | None = None
 _live: LiveConfig | None = None
 _deps: pipeline.Deps | None = None
 _deps_lock = threading.Lock()
-
-
-def broker_settings(config: Config) -> dict[str, Any]:
-    """Redis/RabbitMQ when configured; otherwise kombu's filesystem transport (made atomic, see
-    deskdraft/queue_transport.py) under data_dir: one host, no server to install."""
-    if config.queue.broker_url:
-        return {"broker_url": config.queue.broker_url}
-    folder = Path(config.data_dir).resolve() / "broker"
-    for sub in ("queue", "processed", "control"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    return {"broker_url": f"{queue_transport.SCHEME}://",
-            "broker_transport_options": {"data_folder_in": str(folder / "queue"),
-                                         "data_folder_out": str(folder / "queue"),
-                                         "processed_folder": str(folder / "processed"),
-                                         "control_folder": str(folder / "control"),  # else ./control
-                                         "store_processed": False, "polling_interval": 0.1}}
 
 
 def beat_schedule(config: Config) -> dict[str, dict[str, Any]]:
@@ -144,7 +128,7 @@ def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipelin
         log.warning("%s is not set: notes will list relevant articles but carry no drafted reply",
                     config.anthropic.api_key_env)
     # state.url is restart-only (settings.RESTART_ONLY): a reload never moves this process to another database.
-    state = previous.state if previous is not None else State(config.database_url)
+    state = previous.state if previous is not None else _counted(State(config.database_url))
     same_intents = previous is not None and previous.config.intents == config.intents \
         and previous.config.knowledge.embedding == config.knowledge.embedding
     router = previous.router if same_intents else persistence.load_or_train(config)
@@ -154,6 +138,13 @@ def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipelin
         _close_later([*previous.connectors.values(), previous.drafter])
     return pipeline.Deps(config=config, state=state, connectors=build_connectors(config), retrieve=retriever,
                          drafter=drafter, router=router, safety=SafetyNet(config.routing.risk_patterns))
+
+
+def _counted(state: State) -> State:
+    from deskdraft import metrics
+
+    metrics.count_database_work(state.engine)
+    return state
 
 
 CLOSE_GRACE_SECONDS = 300.0  # longer than any helpdesk or model call a run in flight can still be making
@@ -180,9 +171,11 @@ HEARTBEAT_SECONDS = 10.0
 def _warm_up(**kwargs: Any) -> None:
     """Load the embedding model, the router and the connections before the first ticket, not during it; then
     say so every HEARTBEAT_SECONDS (state.last_heartbeat(), for /healthz)."""
+    from drafting import language
     from knowledge.health import knowledge_store_health
 
     d = deps()
+    language.detect("Hello, where is my order?")  # loads the language model (2.5 s here), not in the first ticket
     try:  # read before the store is opened: opening creates an empty one where the folder is gone
         ok, reason = knowledge_store_health(d.config)
         (log.info if ok else log.error)("knowledge store: %s", reason)
@@ -229,18 +222,15 @@ def process_event(self: Any, inbox_id: int) -> str:
     """Draft for one accepted webhook event. Ids in, everything re-read; safe to run twice."""
     d = deps()
     try:
-        event = d.state.get_event(inbox_id)
-        if event is None or event.status != "pending":
-            return "not pending"
-        d.state.start_attempt(inbox_id)
-        event = d.state.get_event(inbox_id)
-        if event is None:  # erased meanwhile (`erase`)
-            return "not pending"
+        event = d.state.start_attempt(inbox_id)
     except OperationalError as exc:  # the database is locked or restarting: nothing started yet, try again later
         raise self.retry(exc=exc, countdown=_countdown(exc, self.request.retries,
                                                        d.config.queue.retry_backoff_seconds)) from None
+    if event is None:  # not pending any more, or erased meanwhile (`erase`)
+        return "not pending"
     try:
-        outcome = pipeline.handle(event, d, owner=leases.owner_id(self.request.id))
+        with d.state.audit_batch():
+            outcome = pipeline.handle(event, d, owner=leases.owner_id(self.request.id))
     except TRANSIENT as exc:
         limit = d.config.queue.task_max_retries
         if self.request.retries >= limit or isinstance(exc, anthropic.EnforcedSpendLimitReachedError):

@@ -42,6 +42,10 @@ DRAFTS = Counter("deskdraft_drafts_total", "What the pipeline did per intent (no
                  ["intent", "action"])
 GATE_CHANGES = Counter("deskdraft_gate_changes_total", "Gate promotions and demotions", ["intent", "direction"])
 RETRIES = Counter("deskdraft_retries_total", "Jobs sent back to the queue, by cause", ["cause"])
+# Per-component cost per ticket (benchmarks/load.py divides these by the events finished).
+DB_STATEMENTS = Counter("deskdraft_db_statements_total", "SQL statements run by this process's state database")
+DB_TRANSACTIONS = Counter("deskdraft_db_transactions_total", "Transactions committed by this process's state database")
+KNOWLEDGE_CALLS = Counter("deskdraft_knowledge_calls_total", "Calls to the knowledge store (Chroma)", ["kind"])
 
 # What pipeline.py records as the post's outcome, in the drafts table's words.
 ACTIONS = {"escalated": "escalate", "public_reply": "reply", "posted_note": "note"}
@@ -49,6 +53,14 @@ ACTIONS = {"escalated": "escalate", "public_reply": "reply", "posted_note": "not
 # the thread running it, not its inbox id.
 _jobs: dict[int, dict[str, Any]] = {}
 _jobs_lock = threading.Lock()
+
+
+def count_database_work(engine: Any) -> None:
+    """Count the statements and commits of `engine` (the worker's state): the database's share of a ticket."""
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute", lambda *args: DB_STATEMENTS.inc())
+    event.listen(engine, "commit", lambda conn: DB_TRANSACTIONS.inc())
 
 
 def webhook_outcome(status: int, body: Mapping[str, Any] | None) -> str:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deskdraft.bounded import BoundedCalls, Overdue
+
+if TYPE_CHECKING:
+    from deskdraft.settings import Config
 
 
 class BoundedPublisher:
@@ -45,7 +48,25 @@ class BoundedPublisher:
             raise
 
 
-__all__ = ["BoundedPublisher", "Overdue", "broker_timeouts"]
+__all__ = ["BoundedPublisher", "Overdue", "broker_timeouts", "task_sender"]
+
+PROCESS_EVENT = "worker.process_event"  # the task's registered name in worker.py
+
+
+def task_sender(config: Config) -> Callable[[int], Any]:
+    """`send(inbox_id)`: a process_event message on the worker's queue, from a producer-only Celery app.
+
+    By name (send_task), so the web process never imports worker.py and with it the model client, the pipeline and
+    the knowledge store (3 s of `import anthropic` alone per gunicorn worker at start)."""
+    from celery import Celery
+
+    from deskdraft.queue_transport import broker_settings
+
+    app = Celery("deskdraft-producer", set_as_current=False)
+    app.conf.update(**broker_settings(config), **broker_timeouts(config.queue.broker_url,
+                                                                  config.queue.publish_timeout_seconds),
+                    task_default_queue=config.queue.name, task_serializer="json", accept_content=["json"])
+    return lambda inbox_id: app.send_task(PROCESS_EVENT, (inbox_id,), retry=False)
 
 
 def broker_timeouts(broker_url: str | None, timeout: float) -> dict[str, Any]:

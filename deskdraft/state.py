@@ -31,11 +31,14 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from deskdraft import migrations
-from deskdraft.bounded import BoundedCalls, Overdue
+from deskdraft.bounded import Overdue
+from deskdraft.group_commit import GroupCommit
 
 metadata = MetaData()
 
@@ -203,15 +206,15 @@ class ValueNotStorable(ValueError):
     """A value the database refuses (too long, a NUL byte): bad input, not an outage."""
 
 
-def _sqlite_pragmas(busy_ms: int) -> Any:
+def _sqlite_pragmas(busy_ms: int, synchronous: str) -> Any:
     def apply(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets the webhook process write the inbox while worker threads read and write. NORMAL for the worker's
         # bookkeeping (a power cut can lose its last commits; the ref on the ticket and the pending inbox row redo
-        # them); the inbox insert itself is made with synchronous=FULL (record_event), since a 202 promises it.
+        # them); FULL in the web process, whose commits are inbox rows a 202 promises (record_event).
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
     return apply
 
@@ -253,18 +256,22 @@ class State:
         """`wait_seconds` bounds how long record_event may wait on the database (the webhook process sets it)."""
         if url.startswith("sqlite:///"):
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True, **_engine_options(url, wait_seconds))
+        # Pre-ping finds a server connection that died; a SQLite file has none, and it cost a query per transaction.
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"),
+                                            **_engine_options(url, wait_seconds))
         if self.engine.dialect.name == "sqlite":
             busy_ms = int(wait_seconds * 1000) if wait_seconds is not None else 10000
-            event.listen(self.engine, "connect", _sqlite_pragmas(busy_ms))
+            event.listen(self.engine, "connect",
+                         _sqlite_pragmas(busy_ms, "FULL" if wait_seconds is not None else "NORMAL"))
         # Alembic, not create_all: one locked upgrade, so processes starting together cannot race (and `flask
         # --app webhooks db upgrade`, run by scripts/run before anything starts, makes this a single read).
         migrations.upgrade(self.engine)
         self._now = clock
         self.listeners: list[Any] = []  # called after each audit step: (account, ticket_id, step, inbox_id, detail)
         # A paused server answers no query and no socket timeout fires (its kernel still ACKs): the deadline is
-        # kept by waiting on a thread. Twice the driver's own wait, so the driver's clearer error usually wins.
-        self._bounded = BoundedCalls(max(2 * wait_seconds, 2.0), threads=8, name="inbox") \
+        # kept by waiting on the writer thread. Twice the driver's own wait, so the driver's clearer error usually
+        # wins. One writer commits the rows of concurrent webhooks together (group_commit.py).
+        self._inbox_writes = GroupCommit(self._insert_events, max(2 * wait_seconds, 2.0), name="inbox") \
             if wait_seconds is not None else None
 
     # --- inbox -------------------------------------------------------------------------------
@@ -276,9 +283,9 @@ class State:
         sweep enqueues the row.
         """
         try:
-            if self._bounded is None:
+            if self._inbox_writes is None:
                 return self._insert_event(account, event_id, ticket_id, kind)
-            return self._bounded.run(self._insert_event, account, event_id, ticket_id, kind)
+            return self._inbox_writes.submit((account, event_id, ticket_id, kind))
         except DataError as exc:
             raise ValueNotStorable(f"a value the database cannot store: {exc.orig}") from None
         except (SQLAlchemyError, OSError, Overdue) as exc:
@@ -299,16 +306,53 @@ class State:
         except IntegrityError:
             return None
 
+    def _insert_events(self, rows: Sequence[tuple[str, str, str, str]]) -> list[int | Exception | None]:
+        """The web process's inserts, one transaction for a batch (its engine commits with synchronous=FULL).
+        A value one row cannot store fails only that row: the batch is then written row by row."""
+        now = self._now()
+        try:
+            with self.engine.begin() as conn:
+                new_rows = [self._insert_new(conn, row, now) for row in rows]
+                steps = [{"account": row[0], "ticket_id": str(row[2]), "inbox_id": inbox_id, "step": "event_received",
+                          "at": now, "detail": json.dumps({"event_id": row[1], "kind": row[3]})}
+                         for row, inbox_id in zip(rows, new_rows, strict=True) if inbox_id is not None]
+                if steps:
+                    conn.execute(insert(audit), steps)
+            return list(new_rows)
+        except DataError:
+            if len(rows) == 1:
+                raise
+        results: list[int | Exception | None] = []
+        for row in rows:
+            try:
+                results.extend(self._insert_events([row]))
+            except DataError as exc:
+                results.append(exc)
+        return results
+
+    @staticmethod
+    def _insert_new(conn: Any, row: tuple[str, str, str, str], now: float) -> int | None:
+        """The new row's id, or None for an (account, event_id) seen before: ON CONFLICT keeps the transaction."""
+        account, event_id, ticket_id, kind = row
+        dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        return conn.execute(dialect_insert(inbox).values(
+            account=account, event_id=event_id, ticket_id=ticket_id, kind=kind, status="pending", attempts=0,
+            received_at=now, enqueued_at=now).on_conflict_do_nothing(
+            index_elements=["account", "event_id"]).returning(inbox.c.id)).scalar()
+
     def get_event(self, inbox_id: int) -> InboxEvent | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(inbox).where(inbox.c.id == inbox_id)).mappings().first()
         return _event(row) if row else None
 
-    def start_attempt(self, inbox_id: int) -> None:
-        """Count an attempt and restart the sweep's clock: a job being worked on is not stalled."""
+    def start_attempt(self, inbox_id: int) -> InboxEvent | None:
+        """Count an attempt and restart the sweep's clock (a job being worked on is not stalled); the event as it
+        is now, None when it is no longer pending. One statement: the job's read and its bookkeeping together."""
         with self.engine.begin() as conn:
-            conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(attempts=inbox.c.attempts + 1,
-                                                                            enqueued_at=self._now()))
+            row = conn.execute(update(inbox).where(inbox.c.id == inbox_id, inbox.c.status == "pending")
+                               .values(attempts=inbox.c.attempts + 1, enqueued_at=self._now())
+                               .returning(*inbox.c)).mappings().first()
+        return _event(row) if row else None
 
     def finish_event(self, inbox_id: int, outcome: str, error: str | None = None, failed: bool = False) -> None:
         with self.engine.begin() as conn:
@@ -631,14 +675,37 @@ class State:
 
     # --- audit -------------------------------------------------------------------------------
     def log(self, account: str, ticket_id: str, step: str, inbox_id: int | None = None, **detail: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(audit).values(account=account, ticket_id=str(ticket_id), inbox_id=inbox_id,
-                                              step=step, detail=json.dumps(detail, default=str), at=self._now()))
+        row = {"account": account, "ticket_id": str(ticket_id), "inbox_id": inbox_id, "step": step,
+               "detail": json.dumps(detail, default=str), "at": self._now()}
+        batch = getattr(self._held, "audit", None)
+        if batch is not None:
+            batch.append(row)
+        else:
+            with self.engine.begin() as conn:
+                conn.execute(insert(audit).values(**row))
         for listener in self.listeners:
             try:
                 listener(account, str(ticket_id), step, inbox_id, detail)
             except Exception:  # an observer (metrics) must never fail the step it observes
                 logging.getLogger(__name__).exception("audit listener failed on %s", step)
+
+    @contextmanager
+    def audit_batch(self) -> Iterator[None]:
+        """This thread's audit steps inside the block are written together when it ends (also on an exception), in
+        one transaction instead of one each (a ticket's run logs six or more). The audit is the record, not a guard:
+        claims, plans and posts are still written at once, so a run killed mid-way loses only its unwritten steps,
+        and the retry that the pending inbox row brings logs its own."""
+        if getattr(self._held, "audit", None) is not None:  # nested: the outer block writes
+            yield
+            return
+        self._held.audit = []
+        try:
+            yield
+        finally:
+            rows, self._held.audit = self._held.audit, None
+            if rows:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(audit), rows)
 
     def last_beat(self) -> float | None:
         """When any worker last beat (epoch seconds), None if none ever did: what /healthz judges."""

@@ -18,6 +18,7 @@ from chromadb.api.types import Documents, EmbeddingFunction
 from chromadb.config import Settings
 from filelock import FileLock, Timeout
 
+from deskdraft import metrics
 from knowledge.chunking import Chunk
 from knowledge.embeddings import build_embedding  # also registers our embedding functions with Chroma
 from knowledge.reembed import Progress, finish_interrupted, log_progress
@@ -164,6 +165,7 @@ class KnowledgeStore:
         if k <= 0:
             return []
         vector: Sequence[float] = list(embedding) if embedding is not None else self.embed_query(text)
+        metrics.KNOWLEDGE_CALLS.labels("query").inc()
         got = self._collection.query(
             query_embeddings=[vector], n_results=k, where=where, include=["documents", "metadatas", "distances"]
         )
@@ -174,6 +176,7 @@ class KnowledgeStore:
         """The given chunks as passages scored by cosine similarity to a query embedding, in the order given."""
         if not ids:
             return []
+        metrics.KNOWLEDGE_CALLS.labels("get").inc()
         got = self._collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
         query = np.asarray(embedding, dtype=np.float32)
         query = query / max(float(np.linalg.norm(query)), 1e-12)

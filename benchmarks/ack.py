@@ -1,0 +1,147 @@
+"""Webhook ack against a bare Flask endpoint under the same gunicorn, in the same run, interleaved.
+
+    .venv/bin/python benchmarks/ack.py [--broker redis://127.0.0.1:6379/8] [--rounds 3] [--seconds 8]
+
+Two gunicorn servers with gunicorn.conf.py: deskdraft (`webhooks:create_app()`: verify the Zendesk signature,
+parse, SQLite inbox row + audit step, enqueue on the broker; embedded filesystem broker unless --broker) and
+benchmarks/bare_flask.py (parse the same body, answer the same 202). Rounds alternate between them, so a noisy
+neighbour on the machine hits both alike. Per server: time from start to its first 202, throughput with
+--connections requests in flight, p50/p99 at --rate requests/s (open loop), and the server's CPU per request
+(gunicorn's processes, from /proc). Each deskdraft figure is also printed as a ratio to the bare one.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.http_load import Result, closed_loop, open_loop, request_bytes  # noqa: E402
+from tests.conftest import ZENDESK_SECRET, ZENDESK_TOKEN, config_text  # noqa: E402
+from tests.e2e.harness import free_port  # noqa: E402
+from tests.fakes.zendesk import sign_zendesk, zendesk_event  # noqa: E402
+
+HOST = "127.0.0.1"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def deliveries(host: str, prefix: str) -> Iterator[bytes]:
+    """Signed Zendesk comment events, each a new event id (a repeated one is the cheaper duplicate path)."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for n in itertools.count():
+        body = json.dumps(zendesk_event(10_000 + n % 5000, event_id=f"{prefix}-{n}")).encode()
+        yield request_bytes(host, "/webhooks/zendesk", body, sign_zendesk(ZENDESK_SECRET, body, stamp))
+
+
+def cpu_seconds(master: int) -> float:
+    """utime+stime of gunicorn's master and its workers."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == master or int(fields[1]) == master:
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
+class Server:
+    def __init__(self, name: str, app: str, env: dict[str, str]) -> None:
+        self.name, self.port = name, free_port()
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"{HOST}:{self.port}",
+             "--access-logfile", "/dev/null", app], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        requests = deliveries(f"{HOST}:{self.port}", f"start-{name}")
+        while True:  # the first 202 is what a helpdesk sees: the app is imported and the inbox open
+            try:
+                if closed_loop(HOST, self.port, requests, 1, 0.001).statuses.get(202):
+                    break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.perf_counter() - started > 120:
+                raise SystemExit(f"{name} did not start")
+            time.sleep(0.02)
+        self.first_202 = time.perf_counter() - started
+        self.requests = deliveries(f"{HOST}:{self.port}", name)
+        closed_loop(HOST, self.port, self.requests, 8, 1.0)  # warm-up: every worker thread, every connection
+
+    def measure(self, run) -> tuple[Result, float]:
+        before = cpu_seconds(self.proc.pid)
+        result = run(self)
+        return result, (cpu_seconds(self.proc.pid) - before) / max(1, len(result.latencies_ms)) * 1000
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--broker", default=None, help="e.g. redis://127.0.0.1:6379/8 (default: embedded folders)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=100.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        queue = {"name": f"bench-ack-{os.getpid()}", **({"broker_url": args.broker} if args.broker else {})}
+        config = Path(tmp) / "ack.yaml"
+        config.write_text(config_text(Path(tmp) / "var", queue=queue))
+        env = {**os.environ, "DESKDRAFT_CONFIG": str(config), "TEST_ZENDESK_TOKEN": ZENDESK_TOKEN,
+               "TEST_ZENDESK_SECRET": ZENDESK_SECRET, "PYTHONPATH": str(REPO)}
+        servers = [Server("deskdraft", "webhooks:create_app()", env),
+                   Server("bare", "benchmarks.bare_flask:app", env)]
+        figures: dict[str, dict[str, list[float]]] = {s.name: {} for s in servers}
+        errors: dict[str, dict[int, int]] = {s.name: {} for s in servers}
+        try:
+            for _ in range(args.rounds):
+                for server in servers:
+                    tput, tcpu = server.measure(lambda s: closed_loop(HOST, s.port, s.requests, args.connections,
+                                                                      args.seconds))
+                    lat, lcpu = server.measure(lambda s: open_loop(HOST, s.port, s.requests, args.rate,
+                                                                   args.seconds))
+                    for result in (tput, lat):  # a 503 is a refusal: it counts as an error, not as throughput
+                        for status, count in result.statuses.items():
+                            if status != 202:
+                                errors[server.name][status] = errors[server.name].get(status, 0) + count
+                    for key, value in (("req/s", tput.rate * tput.share(202)), ("cpu ms/req", tcpu),
+                                       ("p50 ms", lat.percentile(50)),
+                                       ("p99 ms", lat.percentile(99)), ("cpu ms/req @rate", lcpu)):
+                        figures[server.name].setdefault(key, []).append(value)
+        finally:
+            for server in servers:
+                server.stop()
+            if args.broker and args.broker.startswith("redis"):  # nothing consumes this queue: leave no trace
+                import redis
+                redis.Redis.from_url(args.broker).delete(queue["name"])
+    print(f"webhook ack, broker {args.broker or 'embedded folders'}, SQLite inbox, {args.rounds} interleaved rounds "
+          f"of {args.seconds:.0f} s; throughput with {args.connections} in flight, latency at {args.rate:.0f}/s")
+    print(f"  first 202 after start: deskdraft {servers[0].first_202:.2f} s, bare {servers[1].first_202:.2f} s")
+    for name, counts in errors.items():
+        if counts:
+            print(f"  {name}: answers other than 202: {counts}")
+    for key in figures["deskdraft"]:
+        ours, bare = statistics.median(figures["deskdraft"][key]), statistics.median(figures["bare"][key])
+        print(f"  {key:17} deskdraft {ours:8.2f}   bare {bare:8.2f}   ratio {ours / bare:5.2f}   "
+              f"(rounds: {', '.join(f'{v:.1f}' for v in figures['deskdraft'][key])})")
+
+
+if __name__ == "__main__":
+    main()

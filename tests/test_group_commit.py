@@ -1,0 +1,102 @@
+"""The web process's inbox writes: rows of concurrent webhooks committed together, each answered as if alone."""
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+import pytest
+
+from deskdraft.bounded import Overdue
+from deskdraft.group_commit import GroupCommit
+from deskdraft.state import DatabaseBusy, State, ValueNotStorable
+from tests.test_state import drop_database, postgres_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def web_state(request, tmp_path):
+    """The web process's State (wait_seconds set: the group-commit path) on each database."""
+    if request.param == "sqlite":
+        yield State(f"sqlite:///{tmp_path / 'state.db'}", wait_seconds=1.0)
+        return
+    url = postgres_url()
+    state = State(url, wait_seconds=1.0)
+    yield state
+    state.dispose()
+    drop_database(url)
+
+
+def test_concurrent_deliveries_share_commits_and_each_gets_its_own_answer(web_state):
+    state = web_state
+    results: dict[str, list[int | None]] = {}
+    lock = threading.Lock()
+
+    def deliver(n: int) -> None:
+        event_id = f"evt-{n % 40}"  # every event delivered twice, at the same moment: one row, one duplicate
+        inbox_id = state.record_event("zendesk", event_id, str(n % 40), "comment")
+        with lock:
+            results.setdefault(event_id, []).append(inbox_id)
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(80)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    events = state.events()
+    assert len(events) == 40
+    for event in events:
+        assert sorted(results[event.event_id], key=lambda v: v is None) == [event.id, None]
+        assert [s["step"] for s in state.audit_trail("zendesk", event.ticket_id)] == ["event_received"]
+
+
+def test_a_value_the_database_refuses_fails_only_its_own_request(web_state):
+    if web_state.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite stores any length: only PostgreSQL refuses a too-long value")
+    results: dict[str, object] = {}
+
+    def deliver(event_id: str) -> None:
+        try:
+            results[event_id] = web_state.record_event("zendesk", event_id, "7", "comment")
+        except ValueNotStorable as exc:
+            results[event_id] = exc
+
+    threads = [threading.Thread(target=deliver, args=(e,)) for e in ["ok-1", "x" * 500, "ok-2"]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert isinstance(results["x" * 500], ValueNotStorable)
+    assert {e.event_id for e in web_state.events()} == {"ok-1", "ok-2"}
+
+
+def test_a_stuck_writer_answers_overdue_within_the_deadline_and_refuses_past_the_queue():
+    release = threading.Event()
+    writes = GroupCommit(lambda rows: (release.wait(), [len(rows)] * len(rows))[1], timeout=0.2, max_waiting=2)
+    started = time.monotonic()
+    with pytest.raises(Overdue):
+        writes.submit("a")  # the writer takes it and hangs on the "database"
+    assert time.monotonic() - started < 1.0
+    waiting = [threading.Thread(target=_submit_quietly, args=(writes, row), daemon=True) for row in "bc"]
+    for thread in waiting:
+        thread.start()
+    time.sleep(0.05)
+    with pytest.raises(Overdue, match="too many"):
+        writes.submit("d")  # two already waiting: refused at once, not queued in memory
+    release.set()
+    for thread in waiting:
+        thread.join()
+    assert writes.submit("e") == 1  # the database is back: the next write goes through
+
+
+def _submit_quietly(writes: GroupCommit, row: str) -> None:
+    with contextlib.suppress(Overdue):
+        writes.submit(row)
+
+
+def test_a_failed_batch_fails_each_of_its_requests(tmp_path):
+    state = State(f"sqlite:///{tmp_path / 'state.db'}", wait_seconds=0.5)
+    state.engine.dispose()
+    (tmp_path / "state.db").unlink()
+    (tmp_path / "state.db").mkdir()  # the file is gone and cannot be created: every write fails
+    with pytest.raises(DatabaseBusy):
+        state.record_event("zendesk", "evt-1", "1", "comment")
