@@ -131,9 +131,10 @@ def build_deps(config: Config, previous: pipeline.Deps | None = None) -> pipelin
     state = previous.state if previous is not None else _counted(State(config.database_url))
     same_intents = previous is not None and previous.config.intents == config.intents \
         and previous.config.knowledge.embedding == config.knowledge.embedding
-    router = previous.router if same_intents else persistence.load_or_train(config)
+    router = previous.router if previous is not None and same_intents else persistence.load_or_train(config)
     log.info("intent router: %s", persistence.describe(router))
-    retriever = Retriever(config, previous.retrieve if previous is not None else None)
+    retriever = Retriever(config, previous.retrieve if previous is not None and isinstance(previous.retrieve, Retriever)
+                          else None)
     if previous is not None:
         _close_later([*previous.connectors.values(), previous.drafter])
     return pipeline.Deps(config=config, state=state, connectors=build_connectors(config), retrieve=retriever,
@@ -179,7 +180,7 @@ def _warm_up(**kwargs: Any) -> None:
     try:  # read before the store is opened: opening creates an empty one where the folder is gone
         ok, reason = knowledge_store_health(d.config)
         (log.info if ok else log.error)("knowledge store: %s", reason)
-        d.retrieve.store()
+        _store(d)
     except Exception as exc:  # held by an admin's ingest, a server down: retrievals retry; start anyway
         log.error("knowledge store not opened at start: %s", exc)
     name = f"{socket.gethostname()}:{os.getpid()}"
@@ -337,13 +338,21 @@ def purge_expired() -> dict[str, int]:
     return removed
 
 
+def _store(d: pipeline.Deps) -> Any:
+    """The knowledge store behind the worker's retriever (build_deps always makes a Retriever)."""
+    from knowledge.retriever import Retriever
+
+    assert isinstance(d.retrieve, Retriever)
+    return d.retrieve.store()
+
+
 @celery_app.task(name="worker.sync_knowledge")
 def sync_knowledge() -> list[str]:
     """Sync every configured knowledge source; runs here because the worker holds the embedded store."""
     from knowledge.sync import summary, sync_all
 
     d = deps()
-    reports = [summary(r) for r in sync_all(d.retrieve.store(), d.config.knowledge.sources, d.connectors)]
+    reports = [summary(r) for r in sync_all(_store(d), d.config.knowledge.sources, d.connectors)]
     for line in reports:
         log.info("knowledge sync: %s", line)
     return reports

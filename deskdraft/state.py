@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -268,6 +269,7 @@ class State:
         migrations.upgrade(self.engine)
         self._now = clock
         self.listeners: list[Any] = []  # called after each audit step: (account, ticket_id, step, inbox_id, detail)
+        self._run = threading.local()  # per run (one thread each): its audit steps while audit_batch() holds them
         # A paused server answers no query and no socket timeout fires (its kernel still ACKs): the deadline is
         # kept by waiting on the writer thread. Twice the driver's own wait, so the driver's clearer error usually
         # wins. One writer commits the rows of concurrent webhooks together (group_commit.py).
@@ -298,7 +300,9 @@ class State:
                 result = conn.execute(insert(inbox).values(
                     account=account, event_id=event_id, ticket_id=ticket_id, kind=kind, status="pending",
                     attempts=0, received_at=now, enqueued_at=now))
-                inbox_id = int(result.inserted_primary_key[0])
+                key = result.inserted_primary_key
+                assert key is not None  # an INSERT of one row always has it
+                inbox_id = int(key[0])
                 conn.execute(insert(audit).values(account=account, ticket_id=str(ticket_id), inbox_id=inbox_id,
                                                   step="event_received", at=now,
                                                   detail=json.dumps({"event_id": event_id, "kind": kind})))
@@ -677,7 +681,7 @@ class State:
     def log(self, account: str, ticket_id: str, step: str, inbox_id: int | None = None, **detail: Any) -> None:
         row = {"account": account, "ticket_id": str(ticket_id), "inbox_id": inbox_id, "step": step,
                "detail": json.dumps(detail, default=str), "at": self._now()}
-        batch = getattr(self._held, "audit", None)
+        batch = getattr(self._run, "audit", None)
         if batch is not None:
             batch.append(row)
         else:
@@ -695,14 +699,14 @@ class State:
         one transaction instead of one each (a ticket's run logs six or more). The audit is the record, not a guard:
         claims, plans and posts are still written at once, so a run killed mid-way loses only its unwritten steps,
         and the retry that the pending inbox row brings logs its own."""
-        if getattr(self._held, "audit", None) is not None:  # nested: the outer block writes
+        if getattr(self._run, "audit", None) is not None:  # nested: the outer block writes
             yield
             return
-        self._held.audit = []
+        self._run.audit = []
         try:
             yield
         finally:
-            rows, self._held.audit = self._held.audit, None
+            rows, self._run.audit = self._run.audit, None
             if rows:
                 with self.engine.begin() as conn:
                     conn.execute(insert(audit), rows)
