@@ -17,6 +17,7 @@ from deskdraft.state import InboxEvent, State
 from drafting import prompts
 from drafting.claude import ModelDraft
 from drafting.safety import SafetyNet
+from knowledge.epoch import knowledge_epoch
 from knowledge.retrieve import Passage
 from tests.conftest import config_text
 
@@ -93,20 +94,27 @@ class ScriptedModel:
 
 
 class KeywordClassifier:
-    """The intent classifier's interface (scores, min_similarity): an intent is sure when the first word of its
-    name is in the text (order_status: "order")."""
+    """The intent classifier's interface (embed, scores_of_vectors, min_similarity): an intent is sure when the
+    first word of its name is in the text (order_status: "order"). Its "embedding" is one keyword hit per intent,
+    so routing's embed-once path runs as it does with the real model."""
     min_similarity = 0.0
+    embedding_name = "keywords"
 
     def __init__(self, intents: Sequence[str]) -> None:
         self.intents = list(intents)
 
-    def scores(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return np.array([[float(name.split("_")[0] in text.lower()) for name in self.intents] for text in texts])
+
+    def scores_of_vectors(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
         rows = []
-        for text in texts:
-            hits = [name.split("_")[0] in text.lower() for name in self.intents]
-            rows.append([0.95 if hit else 0.05 / len(self.intents) for hit in hits] if any(hits)
+        for hits in vectors:
+            rows.append([0.95 if hit else 0.05 / len(self.intents) for hit in hits] if hits.any()
                         else [1 / len(self.intents)] * len(self.intents))
-        return self.intents, np.array(rows), np.ones(len(texts))
+        return self.intents, np.array(rows), np.ones(len(vectors))
+
+    def scores(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        return self.scores_of_vectors(self.embed(texts))
 
 
 def config(tmp_path: Path, **sections: Any) -> Config:
@@ -129,12 +137,13 @@ def deps(tmp_path: Path, desk: MemoryDesk, cfg: Config, model: ScriptedModel | N
                          safety=SafetyNet(cfg.routing.risk_patterns), **({"clock": clock} if clock else {}))
 
 
-def earn_the_gate(state: State, intent: str, reviews: int, overridden: int = 0) -> None:
-    """Reviewed drafts for an intent under today's prompt and model: what opens (or keeps shut) its gate."""
+def earn_the_gate(d: pipeline.Deps, intent: str, reviews: int, overridden: int = 0) -> None:
+    """Reviewed drafts for an intent under today's prompt, model and knowledge: what opens (or keeps shut) its gate."""
+    state = d.state
     for n in range(reviews):
         ref = f"{ACCOUNT}:past{n}:1"
         state.record_draft(ref, ACCOUNT, f"past{n}", intent, "note", "c", 0.9, "text", "en", prompts.version(),
-                           MODEL, "")
+                           MODEL, knowledge_epoch(d.config))
         state.record_review(ref, "rewritten" if n < overridden else "accepted", 1.0, [])
 
 

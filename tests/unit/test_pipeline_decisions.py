@@ -61,9 +61,9 @@ def test_a_claim_held_by_another_run_stops_this_one(tmp_path, claim, outcome):
     desk = MemoryDesk({"7": ticket(said(1))})
     d = deps(tmp_path, desk, config(tmp_path), ScriptedModel())
     ref = f"{ACCOUNT}:7:1"
-    assert d.state.claim_post(ref, ACCOUNT, "7", 900) == "claimed"
+    assert d.state.claim_post(ref, ACCOUNT, "7", "another-run", 900) == "claimed"
     if claim == "posted":
-        d.state.confirm_post(ref, "posted_note", "c0")
+        d.state.confirm_post(ref, "another-run", "posted_note", "c0")
     assert pipeline.handle(event(d.state), d) == pipeline.Outcome(outcome, ref)
     assert desk.posts == []
 
@@ -87,7 +87,7 @@ def test_a_known_intent_with_a_shut_gate_gets_a_private_note_saying_why(tmp_path
 def test_an_earned_gate_sends_one_public_reply_and_a_private_companion_note(tmp_path):
     desk = MemoryDesk({"7": ticket(said(1, body="Where is my order? It has not arrived."))})
     d = deps(tmp_path, desk, config(tmp_path, intents=ORDER_STATUS), ScriptedModel())
-    earn_the_gate(d.state, "order_status", reviews=20)
+    earn_the_gate(d, "order_status", reviews=20)
     assert pipeline.handle(event(d.state), d).kind == "public_reply"
     assert desk.kinds() == ["public_reply", "note"]
     assert "Refunds are paid back within 5 business days." in desk.posts[0][2]
@@ -96,7 +96,7 @@ def test_an_earned_gate_sends_one_public_reply_and_a_private_companion_note(tmp_
 def test_the_gate_shuts_again_when_agents_override_too_often(tmp_path):
     desk = MemoryDesk({"7": ticket(said(1, body="Where is my order? It has not arrived."))})
     d = deps(tmp_path, desk, config(tmp_path, intents=ORDER_STATUS), ScriptedModel())
-    earn_the_gate(d.state, "order_status", reviews=20, overridden=6)
+    earn_the_gate(d, "order_status", reviews=20, overridden=6)
     assert pipeline.handle(event(d.state), d).kind == "posted_note"
     assert "public_reply" not in desk.kinds()
 
@@ -108,7 +108,7 @@ def test_the_gate_shuts_again_when_agents_override_too_often(tmp_path):
 def test_risk_or_a_request_for_a_person_hands_over_even_an_earned_intent(tmp_path, body, why):
     desk = MemoryDesk({"7": ticket(said(1, body=body))})
     d = deps(tmp_path, desk, config(tmp_path, intents=ORDER_STATUS), ScriptedModel())
-    earn_the_gate(d.state, "order_status", reviews=20)
+    earn_the_gate(d, "order_status", reviews=20)
     assert pipeline.handle(event(d.state), d).kind == "escalated"
     assert desk.kinds() == ["handoff"] and why in desk.posts[0][2]
 
@@ -116,7 +116,7 @@ def test_risk_or_a_request_for_a_person_hands_over_even_an_earned_intent(tmp_pat
 def test_paused_autonomy_keeps_an_earned_intent_private(tmp_path):
     desk = MemoryDesk({"7": ticket(said(1, body="Where is my order? It has not arrived."))})
     d = deps(tmp_path, desk, config(tmp_path, intents=ORDER_STATUS, autonomy={"paused": True}), ScriptedModel())
-    earn_the_gate(d.state, "order_status", reviews=20)
+    earn_the_gate(d, "order_status", reviews=20)
     assert pipeline.handle(event(d.state), d).kind == "posted_note"
     assert desk.kinds() == ["note"]
 
@@ -124,7 +124,7 @@ def test_paused_autonomy_keeps_an_earned_intent_private(tmp_path):
 def test_low_confidence_keeps_an_earned_intent_private(tmp_path):
     desk = MemoryDesk({"7": ticket(said(1, body="Where is my order? It has not arrived."))})
     d = deps(tmp_path, desk, config(tmp_path, intents=ORDER_STATUS), ScriptedModel(), passages=())
-    earn_the_gate(d.state, "order_status", reviews=20)
+    earn_the_gate(d, "order_status", reviews=20)
     assert pipeline.handle(event(d.state), d).kind == "posted_note"  # nothing retrieved: nothing to cite
     assert desk.kinds() == ["note"]
 
@@ -132,7 +132,7 @@ def test_low_confidence_keeps_an_earned_intent_private(tmp_path):
 def test_without_a_model_the_note_lists_passages_and_nothing_is_public(tmp_path):
     desk = MemoryDesk({"7": ticket(said(1, body="Where is my order? It has not arrived."))})
     d = deps(tmp_path, desk, config(tmp_path, intents=ORDER_STATUS), model=None)
-    earn_the_gate(d.state, "order_status", reviews=20)
+    earn_the_gate(d, "order_status", reviews=20)
     assert pipeline.handle(event(d.state), d).kind == "retrieval_note"
     assert desk.kinds() == ["note"] and "https://help.acme.test/refunds" in desk.posts[0][2]
 
@@ -141,7 +141,7 @@ def test_a_malformed_model_answer_becomes_a_failure_note(tmp_path):
     desk = MemoryDesk({"7": ticket(said(1, body="Where is my order? It has not arrived."))})
     model = ScriptedModel(error=MalformedDraft("not JSON"))
     d = deps(tmp_path, desk, config(tmp_path, intents=ORDER_STATUS), model)
-    earn_the_gate(d.state, "order_status", reviews=20)
+    earn_the_gate(d, "order_status", reviews=20)
     assert pipeline.handle(event(d.state), d).kind == "failure_note"
     assert desk.kinds() == ["note"]
 

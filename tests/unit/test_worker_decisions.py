@@ -102,7 +102,8 @@ def test_when_the_failure_note_cannot_be_posted_either_the_inbox_row_keeps_the_r
 def test_a_second_delivery_for_a_claimed_message_is_a_duplicate(start):
     desk = MemoryDesk({"7": ticket(said(1))})
     state = start(desk)
-    assert state.claim_post(f"{ACCOUNT}:7:1", ACCOUNT, "7", 900) == "claimed"  # another event's run holds it
+    # another event's run holds it
+    assert state.claim_post(f"{ACCOUNT}:7:1", ACCOUNT, "7", "another-run", 900) == "claimed"
     inbox = event(state)
     assert worker.process_event(inbox.id) == "duplicate"
     assert state.get_event(inbox.id).status == "done" and desk.posts == []
@@ -111,7 +112,7 @@ def test_a_second_delivery_for_a_claimed_message_is_a_duplicate(start):
 def test_a_swept_event_whose_first_run_may_still_be_working_stays_pending(start):
     desk = MemoryDesk({"7": ticket(said(1))})
     state = start(desk)
-    assert state.claim_post(f"{ACCOUNT}:7:1", ACCOUNT, "7", 900) == "claimed"
+    assert state.claim_post(f"{ACCOUNT}:7:1", ACCOUNT, "7", "another-run", 900) == "claimed"
     inbox = event(state)
     state.start_attempt(inbox.id)  # the first attempt, still running when the sweep sends it again
     assert worker.process_event(inbox.id) == "in_progress"
