@@ -55,6 +55,7 @@ def cell(section, account: str, key: str) -> int:
 
 def test_console_in_a_real_browser(seeded, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     app, state, config, _ = seeded
     server = serve(app)
@@ -76,7 +77,9 @@ def test_console_in_a_real_browser(seeded, browser):
         browser.get(base + "/console/intents?days=30")
         browser.find_element(By.ID, "password").send_keys(PASSWORD)
         browser.find_element(By.ID, "sign-in").click()
-        assert browser.current_url.startswith(base + "/console/intents"), browser.current_url
+        # click() returns before the redirect has loaded; on a busy machine the old URL is still current.
+        WebDriverWait(browser, 30).until(lambda b: b.current_url.startswith(base + "/console/intents"),
+                                         "signed in and sent on to the intents page")
 
         # 3. Intents page: every number against the database.
         by_action, tickets, reviewed = db_counts(state, time.time() - 30 * 86400)
@@ -103,6 +106,8 @@ def test_console_in_a_real_browser(seeded, browser):
         first = browser.find_element(By.CSS_SELECTOR, "#tickets a")
         ticket_id = first.text
         first.click()
+        WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#steps tr.step"),
+                                         "the ticket's story")
         with state.engine.connect() as conn:
             steps = conn.execute(select(func.count()).where(audit.c.account == "zendesk",
                                                            audit.c.ticket_id == ticket_id)).scalar()
@@ -120,6 +125,7 @@ def test_console_in_a_real_browser(seeded, browser):
 
         # 6. Sign out: the session is gone.
         browser.find_element(By.ID, "sign-out").click()
+        WebDriverWait(browser, 30).until(lambda b: b.current_url.startswith(base + "/console/login"), "signed out")
         browser.get(base + "/console/intents")
         assert browser.current_url.startswith(base + "/console/login")
     finally:
