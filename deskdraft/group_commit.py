@@ -9,7 +9,9 @@ committed); the flush is shared.
 
 The wait stays bounded as before (bounded.py): a request waits at most `timeout` seconds for its commit, and when
 `max_waiting` rows are already queued (the database is stuck) a new one is refused at once: the caller answers 503
-and the helpdesk sends it again.
+and the helpdesk sends it again. A 503 must mean "not recorded", so a row whose request gave up before its batch
+began is taken out (its future is cancelled) rather than written later behind the caller's back; a row whose batch
+is already writing waits for that one transaction's outcome (bounded by the driver's own lock wait) instead.
 """
 from __future__ import annotations
 
@@ -45,8 +47,14 @@ class GroupCommit(Generic[Row]):
         try:
             return done.result(timeout=self.timeout)
         except FutureTimeout:
-            # The row may still be committed later: the helpdesk's retry is then a duplicate, the sweep enqueues it.
-            raise Overdue(f"no commit within {self.timeout * 1000:.0f} ms") from None
+            if done.cancel():  # still queued: it will not be written, so the 503 the caller answers is true
+                raise Overdue(f"no commit within {self.timeout * 1000:.0f} ms") from None
+        try:  # its batch is writing: that transaction ends by the driver's lock wait, so its outcome is near
+            return done.result(timeout=self.timeout)
+        except FutureTimeout:
+            # Only a server that stopped answering mid-transaction gets here: the row may still commit later, and
+            # the helpdesk's retry is then a duplicate whose row the sweep enqueues.
+            raise Overdue(f"no commit within {2 * self.timeout * 1000:.0f} ms") from None
 
     def _run(self) -> None:
         while True:
@@ -56,6 +64,10 @@ class GroupCommit(Generic[Row]):
                     batch.append(self._waiting.get_nowait())
                 except queue.Empty:
                     break
+            # From here a row is written or fails with its batch; a request that gave up before now is left out.
+            batch = [(row, done) for row, done in batch if done.set_running_or_notify_cancel()]
+            if not batch:
+                continue
             try:
                 results = self._write_batch([row for row, _ in batch])
             except Exception as exc:  # the whole batch failed (database down): each request hears why

@@ -281,8 +281,9 @@ class State:
         """Insert an accepted webhook; None when this delivery was seen before (a duplicate).
 
         Raises DatabaseBusy when the write cannot be done in time, ValueNotStorable for a value the database refuses.
-        A write that outlives the deadline may still commit later: the helpdesk's retry is then a duplicate and the
-        sweep enqueues the row.
+        A request that gives up before its row's batch begins takes the row out (DatabaseBusy then means "not
+        recorded"); only a server that stops answering mid-transaction can commit a row after its caller's 503: the
+        helpdesk's retry is then a duplicate and the sweep enqueues the row.
         """
         try:
             if self._inbox_writes is None:

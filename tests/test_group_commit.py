@@ -88,6 +88,29 @@ def test_a_stuck_writer_answers_overdue_within_the_deadline_and_refuses_past_the
     assert writes.submit("e") == 1  # the database is back: the next write goes through
 
 
+def test_a_request_that_gave_up_before_its_batch_began_is_never_written():
+    """A 503 says "not recorded": a row still queued when its caller gave up must not be committed afterwards
+    (CI once saw the helpdesk's retries of 503-answered deliveries come back as duplicates)."""
+    release = threading.Event()
+    written: list[str] = []
+
+    def write(rows):
+        release.wait()
+        written.extend(rows)
+        return [len(written)] * len(rows)
+
+    writes = GroupCommit(write, timeout=0.2)
+    first = threading.Thread(target=_submit_quietly, args=(writes, "in-flight"), daemon=True)
+    first.start()
+    time.sleep(0.05)  # the writer holds "in-flight" on the stuck database
+    with pytest.raises(Overdue):
+        writes.submit("queued")  # still queued when its caller gives up
+    release.set()
+    first.join()
+    assert writes.submit("after") == 2
+    assert written == ["in-flight", "after"]
+
+
 def _submit_quietly(writes: GroupCommit, row: str) -> None:
     with contextlib.suppress(Overdue):
         writes.submit(row)
