@@ -20,7 +20,7 @@ from connectors import Ignored, MalformedPayload, build_connectors
 from connectors.payload import load_json
 from deskdraft import logging_setup, private_files
 from deskdraft.console.cli import console_cli
-from deskdraft.publisher import BoundedPublisher, task_sender
+from deskdraft.publisher import BackgroundPublisher, task_sender
 from deskdraft.settings import Config, ConfigError, LiveConfig, load_config
 from deskdraft.state import DatabaseBusy, State, ValueNotStorable
 
@@ -28,7 +28,6 @@ from deskdraft.state import DatabaseBusy, State, ValueNotStorable
 # Freshdesk retries any failure 5, 30 and 60 minutes later; Intercom documents no retry, only counts errors. A 503
 # with a short Retry-After is the answer each reads as "try again" (README, What holds when things go wrong).
 RETRY_AFTER_SECONDS = 30
-PUBLISH_THREADS = 32  # half of gunicorn.conf.py's threads per worker: publishes are short, a burst is not
 DB_WAIT_SECONDS = 1.0  # a locked or unreachable database answers 503 after this, well inside any helpdesk timeout
 
 log = logging.getLogger("deskdraft.webhooks")
@@ -82,7 +81,7 @@ def receive(account: str):
     try:
         _service("enqueue")(inbox_id)
     except Exception as exc:  # the inbox row is durable: the sweep enqueues it once the broker is back
-        log.error("event %s recorded but not enqueued (%s); the sweep will retry", inbox_id, exc)
+        log.error("event %s recorded but not queued for the broker (%s); the sweep will send it", inbox_id, exc)
     return _reply(202, status="queued", inbox_id=inbox_id)
 
 
@@ -140,9 +139,8 @@ def _json_errors(exc: HTTPException):
 
 
 def _celery_enqueue(config: Config) -> Callable[[int], None]:
-    # Rows committed together (group commit) are published together: a batch of concurrent webhooks must find a
-    # free thread each, or its events wait for the sweep (seen with 4 threads at 22 webhooks/s, benchmarks/load.py).
-    return BoundedPublisher(task_sender(config), config.queue.publish_timeout_seconds, threads=PUBLISH_THREADS)
+    # The request hands the id over and answers: the row is committed, the sweep covers a publish that fails.
+    return BackgroundPublisher(task_sender(config))
 
 
 def _install_operations(app: Flask, config: Config) -> None:

@@ -1,54 +1,91 @@
 """Publishing an accepted event to the broker without letting the broker hold the webhook request.
 
 The inbox row is committed before we publish, and the worker's sweep re-enqueues whatever stays pending, so a
-publish that is slow or fails loses nothing: the request waits at most `timeout` seconds for it and answers 202
-either way. A frozen broker (a stopped process, a partitioned host) accepts TCP and then never answers, so socket
-timeouts alone are not enough: the wait itself is bounded (bounded.py).
+publish that is slow or fails loses nothing. The request therefore does not wait for it at all: it hands the id to
+one background thread per process and answers 202. That thread publishes in order; a frozen broker (a stopped
+process, a partitioned host: TCP accepted, nothing answered) holds it only as long as the producer's socket
+timeouts (broker_timeouts), and while the broker is failing, ids are left to the sweep instead of queueing.
+
+Before, each request waited up to `queue.publish_timeout_seconds` for its own publish on a pool of 32 threads:
+two thread handoffs and a wait per webhook for an outcome that never changed the answer (benchmarks/ack.py).
 """
 from __future__ import annotations
 
+import atexit
+import contextlib
+import json
+import logging
+import os
+import queue
+import socket
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from deskdraft.bounded import BoundedCalls, Overdue
+from deskdraft.bounded import Overdue
 
 if TYPE_CHECKING:
     from deskdraft.settings import Config
 
+log = logging.getLogger(__name__)
 
-class BoundedPublisher:
-    """`publish(inbox_id)` with the request waiting at most `timeout` seconds; raises Overdue past it.
 
-    A publish still running after the wait goes on in the background (it may still succeed: the worker drops a
-    second copy of an event that is no longer pending). When every thread is stuck on a frozen broker, new events
-    are left to the sweep at once instead of queueing in memory.
-    """
+class BackgroundPublisher:
+    """`publisher(inbox_id)` queues the id for the publishing thread and returns at once; Overdue when `max_waiting`
+    ids are already queued (the broker is not keeping up: the sweep sends the rest)."""
 
-    QUIET_SECONDS = 1.0  # after a failure, requests do not wait on the broker at all for this long
+    QUIET_SECONDS = 1.0  # after a failure, queued ids are left to the sweep for this long instead of tried
 
-    def __init__(self, publish: Callable[[int], Any], timeout: float, threads: int = 4,
+    def __init__(self, publish: Callable[[int], Any], max_waiting: int = 10_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._publish = publish
-        self._calls = BoundedCalls(timeout, threads, "publish")
+        self._waiting: queue.Queue[int] = queue.Queue(max_waiting)
         self._clock = clock
         self._quiet_until = float("-inf")
+        self.sent = self.left_to_sweep = 0
+        threading.Thread(target=self._run, name="publish", daemon=True).start()
+        atexit.register(self.join, 1.0)  # a process stopping (gunicorn's graceful stop) sends what it accepted
 
     def __call__(self, inbox_id: int) -> None:
-        # A broker that just missed a deadline or refused is most likely still down: for a second, requests hand
-        # the publish to a free thread and answer without waiting (a circuit breaker), so an outage costs the acks
-        # nothing; if the broker was only slow, the message still goes out. No free thread: the sweep sends it.
-        if self._clock() < self._quiet_until:
-            self._calls.start(self._publish, inbox_id)
+        try:
+            self._waiting.put_nowait(inbox_id)
+        except queue.Full:
+            raise Overdue("the broker is not keeping up: too many messages already waiting") from None
+
+    def join(self, timeout: float) -> bool:
+        """Wait until every queued id was published or left to the sweep (tests and shutdown); False on timeout."""
+        deadline = self._clock() + timeout
+        while self._waiting.unfinished_tasks:
+            if self._clock() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            inbox_id = self._waiting.get()
+            try:
+                self._publish_one(inbox_id)
+            finally:
+                self._waiting.task_done()
+
+    def _publish_one(self, inbox_id: int) -> None:
+        if self._clock() < self._quiet_until:  # the broker just failed: do not wait on it again for each id
+            self.left_to_sweep += 1
             return
         try:
-            self._calls.run(self._publish, inbox_id)
-        except Exception:
+            self._publish(inbox_id)
+            self.sent += 1
+        except Exception as exc:
             self._quiet_until = self._clock() + self.QUIET_SECONDS
-            raise
+            self.left_to_sweep += 1
+            log.error("event %s recorded but not enqueued (%s: %s); the sweep will send it", inbox_id,
+                      type(exc).__name__, exc)
 
 
-__all__ = ["BoundedPublisher", "Overdue", "broker_timeouts", "task_sender"]
+__all__ = ["BackgroundPublisher", "Overdue", "TaskMessages", "broker_timeouts", "task_sender"]
 
 PROCESS_EVENT = "worker.process_event"  # the task's registered name in worker.py
 
@@ -56,8 +93,8 @@ PROCESS_EVENT = "worker.process_event"  # the task's registered name in worker.p
 def task_sender(config: Config) -> Callable[[int], Any]:
     """`send(inbox_id)`: a process_event message on the worker's queue, from a producer-only Celery app.
 
-    By name (send_task), so the web process never imports worker.py and with it the model client, the pipeline and
-    the knowledge store (3 s of `import anthropic` alone per gunicorn worker at start)."""
+    By name, so the web process never imports worker.py and with it the model client, the pipeline and the
+    knowledge store (3 s of `import anthropic` alone per gunicorn worker at start)."""
     from celery import Celery
 
     from deskdraft.queue_transport import broker_settings
@@ -66,7 +103,72 @@ def task_sender(config: Config) -> Callable[[int], Any]:
     app.conf.update(**broker_settings(config), **broker_timeouts(config.queue.broker_url,
                                                                   config.queue.publish_timeout_seconds),
                     task_default_queue=config.queue.name, task_serializer="json", accept_content=["json"])
-    return lambda inbox_id: app.send_task(PROCESS_EVENT, (inbox_id,), retry=False)
+    return TaskMessages(app, config.queue.name)
+
+
+class TaskMessages:
+    """Celery task messages (protocol 2, as `send_task` writes them) for one task with one int argument, published
+    on one long-lived connection by the publishing thread.
+
+    `send_task` rebuilt the same headers, re-resolved routing and declarations, copied and re-bound the queue and
+    took a producer from the pool for every message: 57% of the web process's CPU at 16 webhooks in flight
+    (py-spy, benchmarks/ack.py). The message is the same; only that work is done once. tests/e2e run a real worker
+    on these messages, and tests/test_publisher.py compares them with send_task's.
+    """
+
+    def __init__(self, app: Any, queue_name: str, task_name: str = PROCESS_EVENT) -> None:
+        self._app = app
+        self._queue = app.amqp.queues[queue_name]
+        self._task_name = task_name
+        self._producer: Any = None
+        self._origin = ""  # gen<pid>@<host>, as Celery writes it: set on connecting, in the process that publishes
+
+    def headers(self, task_id: str, inbox_id: int) -> dict[str, Any]:
+        return {"lang": "py", "task": self._task_name, "id": task_id, "shadow": None, "eta": None, "expires": None,
+                "group": None, "group_index": None, "retries": 0, "timelimit": [None, None], "root_id": task_id,
+                "parent_id": None, "argsrepr": f"({inbox_id},)", "kwargsrepr": "{}",
+                "origin": self._origin, "ignore_result": False,
+                "replaced_task_nesting": 0, "stamped_headers": None, "stamps": {}}
+
+    @staticmethod
+    def body(inbox_id: int) -> bytes:
+        return json.dumps([[inbox_id], {}, {"callbacks": None, "errbacks": None, "chain": None,
+                                            "chord": None}]).encode()
+
+    def __call__(self, inbox_id: int) -> None:
+        producer = self._producer or self._connect()
+        task_id = str(uuid.uuid4())
+        try:
+            producer.publish(self.body(inbox_id), exchange="", routing_key=self._queue.name,
+                             content_type="application/json", content_encoding="utf-8",
+                             headers=self.headers(task_id, inbox_id), delivery_mode=2, declare=(), retry=False,
+                             correlation_id=task_id, reply_to="")
+        except Exception:
+            self.close()  # a broken connection is not reused; the next message connects again
+            raise
+
+    def _connect(self) -> Any:
+        from kombu import Producer
+
+        self._origin = f"gen{os.getpid()}@{socket.gethostname()}"
+        connection = self._app.connection_for_write()
+        channel = connection.default_channel
+        if hasattr(channel, "conn_or_acquire") and hasattr(channel, "_create_client"):
+            # kombu's Redis channel builds a new redis.Redis client (and its table of 169 reply callbacks) for
+            # every publish: 0.25 ms of a 0.48 ms publish. This channel is used by the publishing thread alone, so
+            # one client serves it (redis-py clients are thread-safe anyway; the pool below is unchanged).
+            client = channel._create_client()
+            channel.conn_or_acquire = lambda given=None: contextlib.nullcontext(given or client)
+        producer = Producer(channel)
+        producer.maybe_declare(self._queue)  # as send_task does: on RabbitMQ a message to a missing queue is dropped
+        self._producer = producer
+        return producer
+
+    def close(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            with contextlib.suppress(Exception):
+                producer.connection.release()
 
 
 def broker_timeouts(broker_url: str | None, timeout: float) -> dict[str, Any]:

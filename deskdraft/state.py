@@ -32,14 +32,14 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from deskdraft import migrations
 from deskdraft.bounded import Overdue
 from deskdraft.group_commit import GroupCommit
+from deskdraft.inbox_batch import InboxBatch
+from deskdraft.writer_turns import WriterTurns
 
 metadata = MetaData()
 
@@ -273,8 +273,13 @@ class State:
         # A paused server answers no query and no socket timeout fires (its kernel still ACKs): the deadline is
         # kept by waiting on the writer thread. Twice the driver's own wait, so the driver's clearer error usually
         # wins. One writer commits the rows of concurrent webhooks together (group_commit.py).
-        self._inbox_writes = GroupCommit(self._insert_events, max(2 * wait_seconds, 2.0), name="inbox") \
-            if wait_seconds is not None else None
+        self._inbox_writers = WriterTurns(url[len("sqlite:///"):] + ".writers" if url.startswith("sqlite:///")
+                                          and wait_seconds is not None else None)
+        self._inbox_writes: GroupCommit | None = None
+        if wait_seconds is not None:
+            batch = InboxBatch(self.engine, inbox, audit, self._inbox_writers)
+            self._inbox_writes = GroupCommit(lambda rows: batch.write(rows, self._now()),
+                                             max(2 * wait_seconds, 2.0), name="inbox")
 
     # --- inbox -------------------------------------------------------------------------------
     def record_event(self, account: str, event_id: str, ticket_id: str, kind: str) -> int | None:
@@ -310,40 +315,6 @@ class State:
                 return inbox_id
         except IntegrityError:
             return None
-
-    def _insert_events(self, rows: Sequence[tuple[str, str, str, str]]) -> list[int | Exception | None]:
-        """The web process's inserts, one transaction for a batch (its engine commits with synchronous=FULL).
-        A value one row cannot store fails only that row: the batch is then written row by row."""
-        now = self._now()
-        try:
-            with self.engine.begin() as conn:
-                new_rows = [self._insert_new(conn, row, now) for row in rows]
-                steps = [{"account": row[0], "ticket_id": str(row[2]), "inbox_id": inbox_id, "step": "event_received",
-                          "at": now, "detail": json.dumps({"event_id": row[1], "kind": row[3]})}
-                         for row, inbox_id in zip(rows, new_rows, strict=True) if inbox_id is not None]
-                if steps:
-                    conn.execute(insert(audit), steps)
-            return list(new_rows)
-        except DataError:
-            if len(rows) == 1:
-                raise
-        results: list[int | Exception | None] = []
-        for row in rows:
-            try:
-                results.extend(self._insert_events([row]))
-            except DataError as exc:
-                results.append(exc)
-        return results
-
-    @staticmethod
-    def _insert_new(conn: Any, row: tuple[str, str, str, str], now: float) -> int | None:
-        """The new row's id, or None for an (account, event_id) seen before: ON CONFLICT keeps the transaction."""
-        account, event_id, ticket_id, kind = row
-        dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        return conn.execute(dialect_insert(inbox).values(
-            account=account, event_id=event_id, ticket_id=ticket_id, kind=kind, status="pending", attempts=0,
-            received_at=now, enqueued_at=now).on_conflict_do_nothing(
-            index_elements=["account", "event_id"]).returning(inbox.c.id)).scalar()
 
     def get_event(self, inbox_id: int) -> InboxEvent | None:
         with self.engine.connect() as conn:
@@ -779,6 +750,7 @@ class State:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._inbox_writers.close()
 
 
 def _same(column: Any, value: Any) -> Any:

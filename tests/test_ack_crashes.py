@@ -2,12 +2,12 @@
 because the inbox row is the durable copy).
 
 Each case runs the real app (SQLite inbox, embedded broker) in a child process, posts one signed delivery, and
-SIGKILLs the process at one step: inside the inbox transaction, after its commit, with the message half written,
-after the message is in the queue. Then the helpdesk sends the delivery again (no answer, or a 202 it never got
-the body of: both retry) to a fresh process. Whatever the step, the event is in the inbox exactly once and pending
-(so the sweep sends it to a worker if no message does), and every message in the queue parses and names it. A
-message file whose data never reached the disk (a power cut after the rename) is dropped by the consumer, which
-goes on with the next one.
+SIGKILLs the process at one step: inside the inbox transaction, after its commit, with the message half written (by
+the publishing thread, after the answer), after the message is in the queue. Then the helpdesk sends the delivery
+again (no answer, or a 202 it never got the body of: both retry) to a fresh process. Whatever the step, the event is
+in the inbox exactly once and pending (so the sweep sends it to a worker if no message does), and every message in
+the queue parses and names it. A message file whose data never reached the disk (a power cut after the rename) is
+dropped by the consumer, which goes on with the next one.
 """
 from __future__ import annotations
 
@@ -35,8 +35,12 @@ REPO = Path(__file__).resolve().parents[1]
 KILL = "os.kill(os.getpid(), signal.SIGKILL)"
 FAULTS = {
     "inside the inbox transaction": f"""
-        from sqlalchemy import event
-        event.listen(state.engine, "commit", lambda conn: {KILL})""",
+        from deskdraft import inbox_batch
+        insert = inbox_batch.InboxBatch._insert
+        def insert_then_die(self, *a, **k):
+            insert(self, *a, **k)  # the rows are written, the transaction is not committed
+            {KILL}
+        inbox_batch.InboxBatch._insert = insert_then_die""",
     "after the commit, before publishing": f"""
         from deskdraft import queue_transport
         queue_transport.Channel._put = lambda *a, **k: {KILL}""",
@@ -64,6 +68,8 @@ with app.app_context():
 body = sys.stdin.buffer.read()
 headers = json.loads(os.environ["ACK_HEADERS"])
 response = app.test_client().post("/webhooks/zendesk", data=body, headers=headers)
+with app.app_context():
+    webhooks._service("enqueue").join(5)  # the publishing thread's work (and its faults) before the process ends
 print(response.status_code)
 """
 

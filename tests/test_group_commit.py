@@ -123,3 +123,44 @@ def test_a_failed_batch_fails_each_of_its_requests(tmp_path):
     (tmp_path / "state.db").mkdir()  # the file is gone and cannot be created: every write fails
     with pytest.raises(DatabaseBusy):
         state.record_event("zendesk", "evt-1", "1", "comment")
+
+
+def test_one_batch_holding_a_delivery_twice_writes_one_row_and_answers_one_duplicate(web_state):
+    from deskdraft.inbox_batch import InboxBatch
+    from deskdraft.state import audit, inbox
+    from deskdraft.writer_turns import WriterTurns
+
+    batch = InboxBatch(web_state.engine, inbox, audit, WriterTurns(None))
+    first, again, other = batch.write([("zendesk", "evt-1", "7", "comment"), ("zendesk", "evt-1", "7", "comment"),
+                                       ("zendesk", "evt-2", "8", "comment")], now=1000.0)
+    assert isinstance(first, int) and again is None and isinstance(other, int)
+    assert batch.write([("zendesk", "evt-2", "8", "comment")], now=1001.0) == [None]  # seen in an earlier batch
+    assert {(e.id, e.event_id, e.status) for e in web_state.events()} == {(first, "evt-1", "pending"),
+                                                                          (other, "evt-2", "pending")}
+    assert [s["step"] for s in web_state.audit_trail("zendesk", "7")] == ["event_received"]
+
+
+def test_writers_of_different_processes_take_turns_in_a_queue_not_by_polling(tmp_path):
+    """Two WriterTurns on one path are two open files, as in two gunicorn workers: the second waits, and is let in
+    the moment the first lets go (no busy-handler sleep), whatever the wait's length."""
+    from deskdraft.writer_turns import WriterTurns
+
+    path = str(tmp_path / "state.db.writers")
+    first, second = WriterTurns(path), WriterTurns(path)
+    order: list[str] = []
+    released_at: list[float] = []
+
+    def take_second_turn() -> None:
+        with second.turn():
+            order.append(f"second in {time.monotonic() - released_at[0]:.3f} s after")
+
+    with first.turn():
+        waiter = threading.Thread(target=take_second_turn)
+        waiter.start()
+        time.sleep(0.3)
+        assert order == []  # still waiting for its turn
+        released_at.append(time.monotonic())
+    waiter.join(5)
+    assert len(order) == 1 and float(order[0].split()[2]) < 0.1
+    first.close()
+    second.close()

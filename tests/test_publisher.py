@@ -1,4 +1,4 @@
-"""The broker publish and the inbox write never hold a request past their bound (issue #18)."""
+"""The broker publish never holds a webhook request (issue #18): the request hands the id over and answers."""
 from __future__ import annotations
 
 import threading
@@ -6,63 +6,61 @@ import time
 
 import pytest
 
-from deskdraft.bounded import BoundedCalls, Overdue
-from deskdraft.publisher import BoundedPublisher, broker_timeouts
+from deskdraft.bounded import Overdue
+from deskdraft.publisher import BackgroundPublisher, broker_timeouts
 
 
-def test_a_call_that_never_returns_costs_the_caller_only_the_timeout():
-    release = threading.Event()
-    calls = BoundedCalls(0.05, threads=2)
+def test_a_broker_that_never_answers_costs_the_request_nothing():
+    frozen = threading.Event()
+    sent: list[int] = []
+    publisher = BackgroundPublisher(lambda inbox_id: (frozen.wait(), sent.append(inbox_id)))
     started = time.monotonic()
-    with pytest.raises(Overdue, match="50 ms"):
-        calls.run(release.wait)
-    assert time.monotonic() - started < 0.5
-    release.set()
+    for inbox_id in range(50):
+        publisher(inbox_id)
+    assert time.monotonic() - started < 0.05
+    assert sent == []  # the thread is stuck on the first one
+    frozen.set()
+    assert publisher.join(5)
+    assert sent == list(range(50))  # in order, each once, once the broker answers
 
 
-def test_when_every_thread_is_stuck_new_calls_are_refused_at_once_not_queued():
-    release = threading.Event()
-    calls = BoundedCalls(0.02, threads=2)
-    for _ in range(2):
-        with pytest.raises(Overdue):
-            calls.run(release.wait)
+def test_when_too_many_are_waiting_the_rest_is_refused_at_once_for_the_sweep():
+    frozen = threading.Event()
+    publisher = BackgroundPublisher(lambda _: frozen.wait(), max_waiting=3)
+    for inbox_id in range(4):  # the first is taken by the thread, three wait
+        publisher(inbox_id)
+        time.sleep(0.01)
     started = time.monotonic()
-    with pytest.raises(Overdue, match="every thread"):
-        calls.run(lambda: "never runs")
+    with pytest.raises(Overdue, match="too many"):
+        publisher(99)
     assert time.monotonic() - started < 0.01
-    release.set()
-    time.sleep(0.05)
-    assert calls.run(lambda: "free again") == "free again"
+    frozen.set()
+    assert publisher.join(5)
 
 
-def test_after_a_failure_the_publisher_stops_waiting_but_still_hands_the_message_over():
+def test_after_a_failure_queued_ids_are_left_to_the_sweep_for_a_second_then_tried_again():
     now = [100.0]
     sent: list[int] = []
-    frozen = threading.Event()
+    broker_up = [False]
 
     def publish(inbox_id: int) -> None:
-        if not frozen.is_set():
-            frozen.wait()
+        if not broker_up[0]:
+            raise ConnectionError("refused")
         sent.append(inbox_id)
 
-    publisher = BoundedPublisher(publish, timeout=0.05, threads=4, clock=lambda: now[0])
-    with pytest.raises(Overdue):
-        publisher(1)  # waited 50 ms: the breaker opens
-    started = time.monotonic()
-    publisher(2)  # within the quiet second: no wait at all, handed to a free thread
-    assert time.monotonic() - started < 0.01
-    frozen.set()  # the broker comes back: both messages go out
-    time.sleep(0.1)
-    assert sorted(sent) == [1, 2]
-    now[0] += 2  # the quiet second is over: the next call waits (briefly) again and succeeds
-    publisher(3)
-    assert sent[-1] == 3
-
-
-def test_errors_propagate_so_the_request_logs_them():
-    publisher = BoundedPublisher(lambda _: (_ for _ in ()).throw(ConnectionError("refused")), timeout=0.5)
-    with pytest.raises(ConnectionError):
-        publisher(1)
+    publisher = BackgroundPublisher(publish, clock=lambda: now[0])
+    for inbox_id in (1, 2, 3):
+        publisher(inbox_id)
+    assert publisher.join(5)
+    assert sent == [] and publisher.left_to_sweep == 3  # 1 failed; 2 and 3 were not tried on a failing broker
+    broker_up[0] = True
+    publisher(4)
+    assert publisher.join(5)
+    assert sent == []  # still within the quiet second
+    now[0] += 2
+    publisher(5)
+    assert publisher.join(5)
+    assert sent == [5] and publisher.sent == 1
 
 
 @pytest.mark.parametrize("url, keys", [
@@ -78,3 +76,31 @@ def test_each_broker_gets_socket_timeouts_and_no_endless_reconnects(url, keys):
 
 def test_embedded_broker_keeps_its_own_transport_options():
     assert "broker_transport_options" not in broker_timeouts(None, 0.03)
+
+
+def test_the_lean_message_is_the_one_send_task_writes(tmp_path):
+    """The publishing thread builds process_event messages itself; the worker must read them exactly as before."""
+    from celery import Celery
+    from kombu import Connection
+
+    from deskdraft.publisher import PROCESS_EVENT, TaskMessages
+
+    broker = {"broker_url": "filesystem://", "broker_transport_options": {
+        "data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path), "control_folder": str(tmp_path / "control")}}
+    app = Celery("producer", set_as_current=False)
+    app.conf.update(**broker, task_default_queue="events", task_serializer="json", accept_content=["json"])
+    app.send_task(PROCESS_EVENT, (41,), retry=False)
+    TaskMessages(app, "events")(42)
+    with Connection("filesystem://", transport_options=broker["broker_transport_options"]) as connection:
+        channel = connection.default_channel
+        messages = [channel.basic_get("events", no_ack=True) for _ in range(2)]
+    sent_by_celery, ours = sorted(messages, key=lambda m: m.headers["argsrepr"])
+    assert ours.headers.keys() == sent_by_celery.headers.keys()
+    for key in ("lang", "task", "retries", "timelimit", "parent_id", "group", "eta", "expires", "kwargsrepr"):
+        assert ours.headers[key] == sent_by_celery.headers[key], key
+    assert ours.headers["id"] == ours.headers["root_id"] == ours.properties["correlation_id"]
+    assert ours.decode() == [[42], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
+    assert sent_by_celery.decode() == [[41], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
+    assert ours.content_type == sent_by_celery.content_type == "application/json"
+    assert ours.delivery_info["routing_key"] == sent_by_celery.delivery_info["routing_key"] == "events"
+    assert ours.properties["delivery_mode"] == sent_by_celery.properties["delivery_mode"]

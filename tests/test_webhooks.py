@@ -24,9 +24,9 @@ def setup(make_config, tmp_path):
     return app.test_client(), queued, state
 
 
-def post(client, payload, secret=ZENDESK_SECRET, account="zendesk", invocation="inv-1", raw=None):
+def post(client, payload, secret=ZENDESK_SECRET, account="zendesk", invocation="inv-1", raw=None, stamp=None):
     body = raw if raw is not None else json.dumps(payload).encode()
-    headers = sign_zendesk(secret, body, _now_stamp(), invocation_id=invocation)
+    headers = sign_zendesk(secret, body, stamp or _now_stamp(), invocation_id=invocation)
     return client.post(f"/webhooks/{account}", data=body, headers={**headers, "Content-Type": "application/json"})
 
 
@@ -43,8 +43,9 @@ def test_accepted_event_is_recorded_then_enqueued(setup):
 
 def test_duplicate_delivery_adds_nothing(setup):
     client, queued, state = setup
-    assert post(client, {"ticket_id": "7"}).status_code == 202
-    again = post(client, {"ticket_id": "7"})
+    stamp = _now_stamp()  # a retry resends the same signed pair (two stamps a second apart are two events)
+    assert post(client, {"ticket_id": "7"}, stamp=stamp).status_code == 202
+    again = post(client, {"ticket_id": "7"}, stamp=stamp)
     assert again.status_code == 200 and again.json["status"] == "duplicate"
     assert len(state.events()) == 1 and len(queued) == 1
 

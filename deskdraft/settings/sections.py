@@ -113,7 +113,8 @@ class QueueSettings:
     # Redis shared by every process for helpdesk request budgets (connectors/budget.py); None: the broker's Redis.
     budget_url: Annotated[str, matching(REDIS_SCHEMES)] | None = field(default=None, repr=False)
     budget_url_env: EnvName | None = None  # ...or the variable holding it
-    # The webhook waits this long for the broker, then leaves the event to the sweep.
+    # The web process's publishing thread: its producer's socket timeouts are 4x this (at least 0.2 s); past
+    # them the broker counts as down and events are left to the sweep for a second (deskdraft/publisher.py).
     publish_timeout_seconds: Annotated[float, Field(ge=0.005, le=5)] = 0.03
 
     _url_from_env = url_from_env("broker_url", "broker_url_env", BROKER_SCHEMES)
