@@ -11,7 +11,9 @@ The wait stays bounded as before (bounded.py): a request waits at most `timeout`
 `max_waiting` rows are already queued (the database is stuck) a new one is refused at once: the caller answers 503
 and the helpdesk sends it again. A 503 must mean "not recorded", so a row whose request gave up before its batch
 began is taken out (its future is cancelled) rather than written later behind the caller's back; a row whose batch
-is already writing waits for that one transaction's outcome (bounded by the driver's own lock wait) instead.
+is already writing marks the batch abandoned: it is rolled back instead of committed (Verdict), however long the
+database's own lock wait really lasted (SQLite's busy timeout counts its sleeps, not the clock, and overshoots on
+a loaded machine).
 """
 from __future__ import annotations
 
@@ -27,49 +29,84 @@ from deskdraft.bounded import Overdue
 Row = TypeVar("Row")
 
 
-class GroupCommit(Generic[Row]):
-    """`submit(row)` returns what `write_batch` returned for that row, or raises what it raised for it."""
+class Verdict:
+    """Whether one batch commits, decided once under a lock by whichever comes first: the writer about to commit,
+    or one of its requests giving up. So a request answered 503 can never find its row committed afterwards."""
 
-    def __init__(self, write_batch: Callable[[Sequence[Row]], Sequence[Any]], timeout: float,
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state = "open"  # open | committed | abandoned
+
+    def commit(self, do_commit: Callable[[], None]) -> bool:
+        """Run `do_commit` unless a request already gave up (then False: the caller rolls back)."""
+        with self._lock:
+            if self._state == "abandoned":
+                return False
+            do_commit()
+            self._state = "committed"
+            return True
+
+    def give_up(self) -> bool:
+        """False when the batch already committed: the request then takes its result instead."""
+        with self._lock:
+            if self._state == "committed":
+                return False
+            self._state = "abandoned"
+            return True
+
+
+WriteBatch = Callable[[Sequence[Row], Callable[[Callable[[], None]], bool]], Sequence[Any]]
+
+
+class GroupCommit(Generic[Row]):
+    """`submit(row)` returns what `write_batch` returned for that row, or raises what it raised for it.
+
+    `write_batch(rows, commit)` writes the rows in one transaction and calls `commit(do_commit)` to end it: that
+    runs `do_commit` and returns True, or returns False when a request of the batch has given up (roll back then).
+    """
+
+    def __init__(self, write_batch: WriteBatch, timeout: float,
                  max_batch: int = 200, max_waiting: int = 1000, name: str = "group-commit") -> None:
         self.timeout = timeout
         self._write_batch = write_batch
         self._max_batch = max_batch
-        self._waiting: queue.Queue[tuple[Row, Future]] = queue.Queue(max_waiting)
+        self._waiting: queue.Queue[tuple[Row, Future, list[Verdict]]] = queue.Queue(max_waiting)
         threading.Thread(target=self._run, name=name, daemon=True).start()
 
     def submit(self, row: Row) -> Any:
         done: Future = Future()
+        verdict: list[Verdict] = []  # the writer puts its batch's verdict here when it takes the row
         try:
-            self._waiting.put_nowait((row, done))
+            self._waiting.put_nowait((row, done, verdict))
         except queue.Full:
             raise Overdue("the database is not keeping up: too many writes already waiting") from None
         try:
             return done.result(timeout=self.timeout)
         except FutureTimeout:
-            if done.cancel():  # still queued: it will not be written, so the 503 the caller answers is true
-                raise Overdue(f"no commit within {self.timeout * 1000:.0f} ms") from None
-        try:  # its batch is writing: that transaction ends by the driver's lock wait, so its outcome is near
-            return done.result(timeout=self.timeout)
-        except FutureTimeout:
-            # Only a server that stopped answering mid-transaction gets here: the row may still commit later, and
-            # the helpdesk's retry is then a duplicate whose row the sweep enqueues.
-            raise Overdue(f"no commit within {2 * self.timeout * 1000:.0f} ms") from None
+            if done.cancel() or verdict[0].give_up():  # not taken yet, or taken and now not to be committed
+                raise Overdue(f"no commit within {self.timeout * 1000:.0f} ms: not recorded") from None
+        # The batch committed just now: its results are being handed out.
+        return done.result(timeout=self.timeout)
 
     def _run(self) -> None:
         while True:
-            batch = [self._waiting.get()]
-            while len(batch) < self._max_batch:
+            taken = [self._waiting.get()]
+            while len(taken) < self._max_batch:
                 try:
-                    batch.append(self._waiting.get_nowait())
+                    taken.append(self._waiting.get_nowait())
                 except queue.Empty:
                     break
             # From here a row is written or fails with its batch; a request that gave up before now is left out.
-            batch = [(row, done) for row, done in batch if done.set_running_or_notify_cancel()]
+            verdict = Verdict()
+            batch = []
+            for row, done, slot in taken:
+                slot.append(verdict)
+                if done.set_running_or_notify_cancel():
+                    batch.append((row, done))
             if not batch:
                 continue
             try:
-                results = self._write_batch([row for row, _ in batch])
+                results = self._write_batch([row for row, _ in batch], verdict.commit)
             except Exception as exc:  # the whole batch failed (database down): each request hears why
                 for _, done in batch:
                     done.set_exception(exc)

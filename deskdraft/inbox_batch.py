@@ -20,9 +20,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError
 
-from deskdraft.writer_turns import WriterTurns
+from deskdraft.bounded import Overdue
 
 Row = tuple[str, str, str, str]  # account, event_id, ticket_id, kind
+Commit = Callable[[Callable[[], None]], bool]
+
+
+def _always(do_commit: Callable[[], None]) -> bool:
+    do_commit()
+    return True
 INBOX_FIELDS = ("account", "event_id", "ticket_id", "kind", "status", "attempts", "received_at", "enqueued_at")
 AUDIT_FIELDS = ("account", "ticket_id", "inbox_id", "step", "at", "detail")
 
@@ -31,46 +37,52 @@ class InboxBatch:
     """`write(rows, now)`: each row's new inbox id, None for an (account, event_id) seen before (in an earlier batch
     or earlier in this one), or the DataError of a row the database refuses (the others still go in)."""
 
-    def __init__(self, engine: Engine, inbox: Table, audit: Table, turns: WriterTurns) -> None:
+    def __init__(self, engine: Engine, inbox: Table, audit: Table) -> None:
         self._engine = engine
-        self._turns = turns
         dialect_insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
         new_event = dialect_insert(inbox).values({name: bindparam(name) for name in INBOX_FIELDS}) \
             .on_conflict_do_nothing(index_elements=["account", "event_id"]).returning(inbox.c.id)
         self._insert_event = _compiled(new_event, engine)
         self._insert_step = _compiled(insert(audit).values({name: bindparam(name) for name in AUDIT_FIELDS}), engine)
 
-    def write(self, rows: Sequence[Row], now: float) -> list[int | Exception | None]:
+    def write(self, rows: Sequence[Row], now: float, commit: Commit = _always) -> list[int | Exception | None]:
+        """`commit(do_commit)` ends each transaction: False means the batch's requests gave up (group_commit.py),
+        and the rows are rolled back."""
         try:
-            return list(self._write(rows, now))
+            return list(self._write(rows, now, commit))
         except DataError:
             if len(rows) == 1:
                 raise
         results: list[int | Exception | None] = []
         for row in rows:  # one refused value: find it, keep the rest
             try:
-                results.extend(self._write([row], now))
+                results.extend(self._write([row], now, commit))
             except DataError as exc:
                 results.append(exc)
         return results
 
-    def _write(self, rows: Sequence[Row], now: float) -> list[int | None]:
+    def _write(self, rows: Sequence[Row], now: float, commit: Commit) -> list[int | None]:
         driver_error = self._engine.dialect.loaded_dbapi.Error
-        with self._turns.turn():
+        try:
+            connection = self._engine.raw_connection()
+        except driver_error as exc:  # the database cannot be opened or reached
+            raise DBAPIError.instance(None, None, exc, driver_error, dialect=self._engine.dialect) from exc
+        try:
+            cursor = connection.cursor()
             try:
-                connection = self._engine.raw_connection()
-            except driver_error as exc:  # the database cannot be opened or reached
-                raise DBAPIError.instance(None, None, exc, driver_error, dialect=self._engine.dialect) from exc
-            try:
-                ids = self._insert(connection.cursor(), rows, now)
-                connection.commit()
-                return ids
-            except driver_error as exc:
-                with contextlib.suppress(Exception):  # a connection that broke mid-batch may refuse this too
-                    connection.rollback()
-                raise DBAPIError.instance(None, None, exc, driver_error, dialect=self._engine.dialect) from exc
+                ids = self._insert(cursor, rows, now)
             finally:
-                connection.close()
+                cursor.close()  # a cursor left open on a failed statement keeps it (and its lock) alive
+            if not commit(connection.commit):
+                connection.rollback()
+                raise Overdue("the requests of this batch gave up waiting: rolled back, not recorded")
+            return ids
+        except driver_error as exc:
+            with contextlib.suppress(Exception):  # a connection that broke mid-batch may refuse this too
+                connection.rollback()
+            raise DBAPIError.instance(None, None, exc, driver_error, dialect=self._engine.dialect) from exc
+        finally:
+            connection.close()
 
     def _insert(self, cursor: Any, rows: Sequence[Row], now: float) -> list[int | None]:
         sql, params = self._insert_event
@@ -89,7 +101,6 @@ class InboxBatch:
                  if inbox_id is not None]
         if steps:
             cursor.executemany(step_sql, steps)
-        cursor.close()
         return ids
 
 

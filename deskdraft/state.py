@@ -39,7 +39,6 @@ from deskdraft import migrations
 from deskdraft.bounded import Overdue
 from deskdraft.group_commit import GroupCommit
 from deskdraft.inbox_batch import InboxBatch
-from deskdraft.writer_turns import WriterTurns
 
 metadata = MetaData()
 
@@ -273,12 +272,10 @@ class State:
         # A paused server answers no query and no socket timeout fires (its kernel still ACKs): the deadline is
         # kept by waiting on the writer thread. Twice the driver's own wait, so the driver's clearer error usually
         # wins. One writer commits the rows of concurrent webhooks together (group_commit.py).
-        self._inbox_writers = WriterTurns(url[len("sqlite:///"):] + ".writers" if url.startswith("sqlite:///")
-                                          and wait_seconds is not None else None)
         self._inbox_writes: GroupCommit | None = None
         if wait_seconds is not None:
-            batch = InboxBatch(self.engine, inbox, audit, self._inbox_writers)
-            self._inbox_writes = GroupCommit(lambda rows: batch.write(rows, self._now()),
+            batch = InboxBatch(self.engine, inbox, audit)
+            self._inbox_writes = GroupCommit(lambda rows, commit: batch.write(rows, self._now(), commit),
                                              max(2 * wait_seconds, 2.0), name="inbox")
 
     # --- inbox -------------------------------------------------------------------------------
@@ -750,7 +747,6 @@ class State:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        self._inbox_writers.close()
 
 
 def _same(column: Any, value: Any) -> Any:
