@@ -4,7 +4,7 @@ glibc gives each new thread its own arena until there are 8 per core. The worker
 Chroma's Rust runtime, the heartbeat), so on 2 cores it ends with 16 arenas, and memory freed in one arena is only
 ever reused by the threads bound to it: the free space inside them grew 3-4 MB a minute in a soak at 10 webhooks/s
 while the memory in use (Python objects, malloc's in-use bytes) stayed flat. Two arenas stop that (README,
-"Memory:"); the GIL serializes most allocations anyway, so fewer arenas cost no measurable throughput.
+"Memory:"), and the worker still keeps up with 10 drafts/s: the GIL serializes most of its allocations anyway.
 
 The cap must be set before the threads start, so the worker calls `limit_arenas()` on Celery's `worker_init`.
 MALLOC_ARENA_MAX in the environment wins: glibc reads it itself and this module then changes nothing.
