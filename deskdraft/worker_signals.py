@@ -1,4 +1,5 @@
-"""The worker's logs, metrics and heartbeat, hooked on Celery's signals so the tasks themselves stay as they are.
+"""The worker's logs, metrics, heartbeat and malloc arenas, hooked on Celery's signals so the tasks themselves stay as
+they are.
 
 Every process_event run is tagged with its account, ticket and inbox ids in the log, timed, and counted by
 outcome; every retry is counted by cause; the heartbeat itself is written by worker.py's warm-up thread.
@@ -9,12 +10,13 @@ import logging
 import time
 from typing import Any
 
-from celery.signals import setup_logging, task_postrun, task_prerun, task_retry
+from celery.signals import setup_logging, task_postrun, task_prerun, task_retry, worker_init, worker_ready
 
-from deskdraft import logging_setup, metrics
+from deskdraft import allocator, logging_setup, metrics
 
 log = logging.getLogger("deskdraft.worker")
 _running: dict[str, tuple[Any, float, int, str]] = {}  # task id -> (log context, start, inbox id, account)
+_arenas: int | None = None  # the malloc arena cap set at worker_init
 
 
 @setup_logging.connect
@@ -24,6 +26,18 @@ def _logging(**kwargs: Any) -> None:
     from deskdraft.settings import LoggingSettings
 
     logging_setup.configure(worker._config.logging if worker._config else LoggingSettings())
+
+
+@worker_init.connect
+def _cap_malloc_arenas(**kwargs: Any) -> None:
+    """Before the pool's threads start: each would get an arena of its own (deskdraft/allocator.py)."""
+    global _arenas
+    _arenas = allocator.limit_arenas()
+
+
+@worker_ready.connect
+def _say_arenas(**kwargs: Any) -> None:  # logging is set up by now, not yet at worker_init
+    log.info("malloc arenas: %s", _arenas if _arenas is not None else "not capped (not glibc)")
 
 
 @task_prerun.connect
