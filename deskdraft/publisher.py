@@ -4,7 +4,8 @@ The inbox row is committed before we publish, and the worker's sweep re-enqueues
 publish that is slow or fails loses nothing. The request therefore does not wait for it at all: it hands the id to
 one background thread per process and answers 202. That thread publishes in order; a frozen broker (a stopped
 process, a partitioned host: TCP accepted, nothing answered) holds it only as long as the producer's socket
-timeouts (broker_timeouts), and while the broker is failing, ids are left to the sweep instead of queueing.
+timeouts (broker_timeouts), and while the broker is failing the thread retries each second with the ids waiting in
+a bounded queue; past its bound new ids are left to the sweep.
 
 Before, each request waited up to `queue.publish_timeout_seconds` for its own publish on a pool of 32 threads:
 two thread handoffs and a wait per webhook for an outcome that never changed the answer (benchmarks/ack.py).
@@ -34,17 +35,14 @@ log = logging.getLogger(__name__)
 
 class BackgroundPublisher:
     """`publisher(inbox_id)` queues the id for the publishing thread and returns at once; Overdue when `max_waiting`
-    ids are already queued (the broker is not keeping up: the sweep sends the rest)."""
+    ids are already queued (the broker has been down a while: the sweep sends the rest)."""
 
-    QUIET_SECONDS = 1.0  # after a failure, queued ids are left to the sweep for this long instead of tried
-
-    def __init__(self, publish: Callable[[int], Any], max_waiting: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, publish: Callable[[int], Any], max_waiting: int = 10_000, retry_seconds: float = 1.0) -> None:
         self._publish = publish
         self._waiting: queue.Queue[int] = queue.Queue(max_waiting)
-        self._clock = clock
-        self._quiet_until = float("-inf")
-        self.sent = self.left_to_sweep = 0
+        self._retry_seconds = retry_seconds
+        self._broker_down = False
+        self.sent = 0
         threading.Thread(target=self._run, name="publish", daemon=True).start()
         atexit.register(self.join, 1.0)  # a process stopping (gunicorn's graceful stop) sends what it accepted
 
@@ -55,10 +53,10 @@ class BackgroundPublisher:
             raise Overdue("the broker is not keeping up: too many messages already waiting") from None
 
     def join(self, timeout: float) -> bool:
-        """Wait until every queued id was published or left to the sweep (tests and shutdown); False on timeout."""
-        deadline = self._clock() + timeout
+        """Wait until every queued id was published (tests and shutdown); False on timeout."""
+        deadline = time.monotonic() + timeout
         while self._waiting.unfinished_tasks:
-            if self._clock() > deadline:
+            if time.monotonic() > deadline:
                 return False
             time.sleep(0.005)
         return True
@@ -67,22 +65,29 @@ class BackgroundPublisher:
         while True:
             inbox_id = self._waiting.get()
             try:
-                self._publish_one(inbox_id)
+                self._publish_until_sent(inbox_id)
             finally:
                 self._waiting.task_done()
 
-    def _publish_one(self, inbox_id: int) -> None:
-        if self._clock() < self._quiet_until:  # the broker just failed: do not wait on it again for each id
-            self.left_to_sweep += 1
-            return
-        try:
-            self._publish(inbox_id)
+    def _publish_until_sent(self, inbox_id: int) -> None:
+        # A failed publish is tried again every `retry_seconds` while later ids wait behind it in memory: a broker
+        # blip delays them by a second, not by the sweep's minutes. Only an outage long enough to fill the queue
+        # leaves new ids to the sweep (__call__). Logged once per outage, not once per id.
+        while True:
+            try:
+                self._publish(inbox_id)
+            except Exception as exc:
+                if not self._broker_down:
+                    log.error("broker publish failed (%s: %s); retrying every %.1f s, webhooks still answered 202",
+                              type(exc).__name__, exc, self._retry_seconds)
+                    self._broker_down = True
+                time.sleep(self._retry_seconds)
+                continue
             self.sent += 1
-        except Exception as exc:
-            self._quiet_until = self._clock() + self.QUIET_SECONDS
-            self.left_to_sweep += 1
-            log.error("event %s recorded but not enqueued (%s: %s); the sweep will send it", inbox_id,
-                      type(exc).__name__, exc)
+            if self._broker_down:
+                log.warning("broker publish works again; %d ids waiting", self._waiting.qsize())
+                self._broker_down = False
+            return
 
 
 __all__ = ["BackgroundPublisher", "Overdue", "TaskMessages", "broker_timeouts", "task_sender"]
