@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert
@@ -37,8 +38,12 @@ class InboxBatch:
     """`write(rows, now)`: each row's new inbox id, None for an (account, event_id) seen before (in an earlier batch
     or earlier in this one), or the DataError of a row the database refuses (the others still go in)."""
 
-    def __init__(self, engine: Engine, inbox: Table, audit: Table) -> None:
+    def __init__(self, engine: Engine, inbox: Table, audit: Table,
+                 turns: AbstractContextManager[Any] | None = None) -> None:
+        """`turns` is held from the first statement to the commit: SQLite's write lock, taken in turn with the
+        other web processes (writer_turns.py)."""
         self._engine = engine
+        self._turns = turns or contextlib.nullcontext()
         dialect_insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
         new_event = dialect_insert(inbox).values({name: bindparam(name) for name in INBOX_FIELDS}) \
             .on_conflict_do_nothing(index_elements=["account", "event_id"]).returning(inbox.c.id)
@@ -68,14 +73,15 @@ class InboxBatch:
         except driver_error as exc:  # the database cannot be opened or reached
             raise DBAPIError.instance(None, None, exc, driver_error, dialect=self._engine.dialect) from exc
         try:
-            cursor = connection.cursor()
-            try:
-                ids = self._insert(cursor, rows, now)
-            finally:
-                cursor.close()  # a cursor left open on a failed statement keeps it (and its lock) alive
-            if not commit(connection.commit):
-                connection.rollback()
-                raise Overdue("the requests of this batch gave up waiting: rolled back, not recorded")
+            with self._turns:
+                cursor = connection.cursor()
+                try:
+                    ids = self._insert(cursor, rows, now)
+                finally:
+                    cursor.close()  # a cursor left open on a failed statement keeps it (and its lock) alive
+                if not commit(connection.commit):
+                    connection.rollback()
+                    raise Overdue("the requests of this batch gave up waiting: rolled back, not recorded")
             return ids
         except driver_error as exc:
             with contextlib.suppress(Exception):  # a connection that broke mid-batch may refuse this too

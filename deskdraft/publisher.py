@@ -126,13 +126,19 @@ class TaskMessages:
         self._queue = app.amqp.queues[queue_name]
         self._task_name = task_name
         self._producer: Any = None
+        self._put_raw: Callable[[bytes], Any] | None = None  # set on connecting, for the virtual transports
+        self._envelope: Envelope
         self._origin = ""  # gen<pid>@<host>, as Celery writes it: set on connecting, in the process that publishes
+
+    @property
+    def queue_name(self) -> str:
+        return str(self._queue.name)
 
     def headers(self, task_id: str, inbox_id: int) -> dict[str, Any]:
         return {"lang": "py", "task": self._task_name, "id": task_id, "shadow": None, "eta": None, "expires": None,
                 "group": None, "group_index": None, "retries": 0, "timelimit": [None, None], "root_id": task_id,
                 "parent_id": None, "argsrepr": f"({inbox_id},)", "kwargsrepr": "{}",
-                "origin": self._origin, "ignore_result": False,
+                "origin": self._origin, "ignore_result": None,
                 "replaced_task_nesting": 0, "stamped_headers": None, "stamps": {}}
 
     @staticmethod
@@ -144,10 +150,13 @@ class TaskMessages:
         producer = self._producer or self._connect()
         task_id = str(uuid.uuid4())
         try:
-            producer.publish(self.body(inbox_id), exchange="", routing_key=self._queue.name,
-                             content_type="application/json", content_encoding="utf-8",
-                             headers=self.headers(task_id, inbox_id), delivery_mode=2, declare=(), retry=False,
-                             correlation_id=task_id, reply_to="")
+            if self._put_raw is not None:
+                self._put_raw(self._envelope.render(task_id, inbox_id))
+            else:
+                producer.publish(self.body(inbox_id), exchange="", routing_key=self._queue.name,
+                                 content_type="application/json", content_encoding="utf-8",
+                                 headers=self.headers(task_id, inbox_id), delivery_mode=2, declare=(), retry=False,
+                                 correlation_id=task_id, reply_to="")
         except Exception:
             self.close()  # a broken connection is not reused; the next message connects again
             raise
@@ -158,14 +167,14 @@ class TaskMessages:
         self._origin = f"gen{os.getpid()}@{socket.gethostname()}"
         connection = self._app.connection_for_write()
         channel = connection.default_channel
-        if hasattr(channel, "conn_or_acquire") and hasattr(channel, "_create_client"):
-            # kombu's Redis channel builds a new redis.Redis client (and its table of 169 reply callbacks) for
-            # every publish: 0.25 ms of a 0.48 ms publish. This channel is used by the publishing thread alone, so
-            # one client serves it (redis-py clients are thread-safe anyway; the pool below is unchanged).
-            client = channel._create_client()
-            channel.conn_or_acquire = lambda given=None: contextlib.nullcontext(given or client)
         producer = Producer(channel)
         producer.maybe_declare(self._queue)  # as send_task does: on RabbitMQ a message to a missing queue is dropped
+        self._put_raw = _raw_put(channel, self._queue.name)
+        if self._put_raw is not None:
+            self._envelope = Envelope(channel, self)
+            if not self._envelope.matches(channel, self):  # a kombu whose envelope differs: its own path
+                log.warning("kombu's message envelope is not the expected one: publishing through kombu's Producer")
+                self._put_raw = None
         self._producer = producer
         return producer
 
@@ -174,6 +183,66 @@ class TaskMessages:
             producer, self._producer = self._producer, None
             with contextlib.suppress(Exception):
                 producer.connection.release()
+
+
+def _raw_put(channel: Any, queue_name: str) -> Callable[[bytes], Any] | None:
+    """How to put an encoded envelope on the queue, for the transports where kombu itself writes the JSON envelope
+    (the embedded broker and Redis); None for the others (RabbitMQ: the Producer path)."""
+    from deskdraft.queue_transport import Channel as EmbeddedChannel
+
+    if isinstance(channel, EmbeddedChannel):
+        return lambda data: channel.put_encoded(queue_name, data)
+    if hasattr(channel, "_create_client") and hasattr(channel, "_q_for_pri"):
+        # kombu's Redis channel builds a new redis.Redis client (and its table of 169 reply callbacks) for every
+        # publish: 0.25 ms of a 0.48 ms publish. This channel is the publishing thread's alone: one client serves.
+        client, key = channel._create_client(), channel._q_for_pri(queue_name, 0)  # priority 0: the queue's name
+        return lambda data: client.lpush(key, data)
+    return None
+
+
+class Envelope:
+    """The JSON envelope kombu's virtual transports store for one process_event message, as bytes, built from a
+    template made once by kombu itself.
+
+    Producer.publish, the envelope's dicts and two JSON encodings cost 0.2 ms of the publishing thread's CPU per
+    webhook, and that thread shares the web process's GIL with the requests and the inbox writer
+    (benchmarks/ack.py). Only the task id, the delivery tag and the inbox id change between messages, so kombu
+    prepares one message with markers in their places and each message is that text with the markers replaced.
+    tests/test_publisher.py reads both back with kombu and compares them with send_task's message.
+    """
+
+    TASK_ID, TAG, ARGS, BODY = "00000000-task-4000-8000-id0000000000", "00000000-tag0-4000-8000-000000000000", \
+        "987654321987", "<body>"
+
+    def __init__(self, channel: Any, messages: TaskMessages) -> None:
+        self._text = json.dumps(self._kombu_message(channel, messages, self.TASK_ID, self.TAG, int(self.ARGS),
+                                                    self.BODY))
+        self._encode = lambda body: str(channel.encode_body(body, channel.body_encoding)[0])
+
+    def render(self, task_id: str, inbox_id: int, tag: str | None = None) -> bytes:
+        body = self._encode(TaskMessages.body(inbox_id).decode())
+        return (self._text.replace(self.TASK_ID, task_id).replace(self.TAG, tag or str(uuid.uuid4()))
+                .replace(self.ARGS, str(inbox_id)).replace(self.BODY, body)).encode()
+
+    def matches(self, channel: Any, messages: TaskMessages) -> bool:
+        """The rendered text decodes to the message kombu itself builds (checked once, on connecting)."""
+        task_id, tag, inbox_id = str(uuid.uuid4()), str(uuid.uuid4()), 12345
+        expected = self._kombu_message(channel, messages, task_id, tag, inbox_id, TaskMessages.body(inbox_id))
+        return bool(json.loads(self.render(task_id, inbox_id, tag)) == json.loads(json.dumps(expected)))
+
+    @staticmethod
+    def _kombu_message(channel: Any, messages: TaskMessages, task_id: str, tag: str, inbox_id: int,
+                       body: Any) -> dict[str, Any]:
+        """What Producer.publish and the channel's basic_publish hand to the transport's _put."""
+        message = channel.prepare_message(body, 0, "application/json", "utf-8", messages.headers(task_id, inbox_id),
+                                          {"delivery_mode": 2, "correlation_id": task_id, "reply_to": ""})
+        if isinstance(body, bytes):
+            message["body"], encoding = channel.encode_body(body, channel.body_encoding)
+        else:  # the template's marker stands where the encoded body will be
+            encoding = channel.body_encoding
+        message["properties"].update(body_encoding=encoding, delivery_tag=tag)
+        message["properties"]["delivery_info"].update(exchange="", routing_key=messages.queue_name)
+        return dict(message)
 
 
 def broker_timeouts(broker_url: str | None, timeout: float) -> dict[str, Any]:

@@ -36,11 +36,16 @@ log = logging.getLogger(__name__)
 class Channel(filesystem.Channel):
     # kombu's own classes name the second parameter differently (virtual: message, filesystem: payload).
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        self.put_encoded(queue, str_to_bytes(dumps(payload)))
+
+    def put_encoded(self, queue: str, data: bytes) -> None:
+        """Write one message already encoded as kombu's JSON envelope (the web process's publisher builds its own,
+        deskdraft/publisher.py)."""
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = final + ".partial"  # "<...>.msg.partial" never matches the consumer's "<queue>.msg"
         with open(partial, "wb") as f:
-            f.write(str_to_bytes(dumps(payload)))
+            f.write(data)
         os.replace(partial, final)  # no fsync: the inbox row is the durable copy (module docstring)
 
     def _get(self, queue: Any, timeout: Any = None) -> Any:

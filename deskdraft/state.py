@@ -39,6 +39,7 @@ from deskdraft import migrations
 from deskdraft.bounded import Overdue
 from deskdraft.group_commit import GroupCommit
 from deskdraft.inbox_batch import InboxBatch
+from deskdraft.writer_turns import WriterTurns
 
 metadata = MetaData()
 
@@ -274,7 +275,10 @@ class State:
         # wins. One writer commits the rows of concurrent webhooks together (group_commit.py).
         self._inbox_writes: GroupCommit | None = None
         if wait_seconds is not None:
-            batch = InboxBatch(self.engine, inbox, audit)
+            database = self.engine.url.database
+            turns = (WriterTurns(f"{database}.writer-turns")
+                     if self.engine.dialect.name == "sqlite" and database and database != ":memory:" else None)
+            batch = InboxBatch(self.engine, inbox, audit, turns)
             self._inbox_writes = GroupCommit(lambda rows, commit: batch.write(rows, self._now(), commit),
                                              max(2 * wait_seconds, 2.0), name="inbox")
 

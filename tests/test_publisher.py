@@ -73,29 +73,82 @@ def test_embedded_broker_keeps_its_own_transport_options():
     assert "broker_transport_options" not in broker_timeouts(None, 0.03)
 
 
-def test_the_lean_message_is_the_one_send_task_writes(tmp_path):
+def _embedded(tmp_path):
+    folders = {"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path),
+               "control_folder": str(tmp_path / "control")}
+    return "filesystem://", folders  # kombu's own transport: TaskMessages goes through its Producer
+
+
+def _embedded_ours(tmp_path):
+    from deskdraft.queue_transport import SCHEME
+
+    return f"{SCHEME}://", _embedded(tmp_path)[1]  # the broker scripts/run uses: the template envelope
+
+
+def _redis(tmp_path):
+    from tests.e2e.test_spine import redis_url
+
+    return redis_url(), {}
+
+
+@pytest.mark.parametrize("broker", [_embedded, _embedded_ours, _redis], ids=["kombu-fs", "embedded", "redis"])
+def test_the_lean_message_is_the_one_send_task_writes(tmp_path, broker):
     """The publishing thread builds process_event messages itself; the worker must read them exactly as before."""
     from celery import Celery
     from kombu import Connection
 
     from deskdraft.publisher import PROCESS_EVENT, TaskMessages
 
-    broker = {"broker_url": "filesystem://", "broker_transport_options": {
-        "data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path), "control_folder": str(tmp_path / "control")}}
+    url, options = broker(tmp_path)
+    queue_name = f"events-{tmp_path.name}"
     app = Celery("producer", set_as_current=False)
-    app.conf.update(**broker, task_default_queue="events", task_serializer="json", accept_content=["json"])
+    app.conf.update(broker_url=url, broker_transport_options=options, task_default_queue=queue_name,
+                    task_serializer="json", accept_content=["json"])
     app.send_task(PROCESS_EVENT, (41,), retry=False)
-    TaskMessages(app, "events")(42)
-    with Connection("filesystem://", transport_options=broker["broker_transport_options"]) as connection:
+    messages_ours = TaskMessages(app, queue_name)
+    messages_ours(42)
+    messages_ours(43)
+    assert (messages_ours._put_raw is None) == url.startswith("filesystem"), "which path was taken"
+    with Connection(url, transport_options=options) as connection:
         channel = connection.default_channel
-        messages = [channel.basic_get("events", no_ack=True) for _ in range(2)]
-    sent_by_celery, ours = sorted(messages, key=lambda m: m.headers["argsrepr"])
+        messages = [channel.basic_get(queue_name, no_ack=True) for _ in range(3)]
+        assert channel.basic_get(queue_name, no_ack=True) is None
+    messages_ours.close()
+    sent_by_celery, ours, second = sorted(messages, key=lambda m: m.headers["argsrepr"])
     assert ours.headers.keys() == sent_by_celery.headers.keys()
-    for key in ("lang", "task", "retries", "timelimit", "parent_id", "group", "eta", "expires", "kwargsrepr"):
+    for key in ("lang", "task", "retries", "timelimit", "parent_id", "group", "eta", "expires", "kwargsrepr",
+                "shadow", "group_index", "ignore_result", "replaced_task_nesting", "stamped_headers", "stamps"):
         assert ours.headers[key] == sent_by_celery.headers[key], key
+    assert ours.headers["argsrepr"] == "(42,)" and second.headers["argsrepr"] == "(43,)"
     assert ours.headers["id"] == ours.headers["root_id"] == ours.properties["correlation_id"]
+    assert ours.headers["id"] != second.headers["id"] and ours.delivery_tag != second.delivery_tag
+    assert ours.headers["origin"].startswith("gen")
     assert ours.decode() == [[42], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
+    assert second.decode()[0] == [43]
     assert sent_by_celery.decode() == [[41], {}, {"callbacks": None, "errbacks": None, "chain": None, "chord": None}]
     assert ours.content_type == sent_by_celery.content_type == "application/json"
-    assert ours.delivery_info["routing_key"] == sent_by_celery.delivery_info["routing_key"] == "events"
-    assert ours.properties["delivery_mode"] == sent_by_celery.properties["delivery_mode"]
+    assert ours.content_encoding == sent_by_celery.content_encoding
+    assert ours.delivery_info["routing_key"] == sent_by_celery.delivery_info["routing_key"] == queue_name
+    assert ours.properties.keys() == sent_by_celery.properties.keys()
+    for key in ("delivery_mode", "priority", "body_encoding"):  # reply_to: send_task's is for RPC results, unused
+        assert ours.properties[key] == sent_by_celery.properties[key], key
+
+
+def test_an_envelope_that_does_not_decode_as_kombus_is_not_used(tmp_path, monkeypatch):
+    """The template is checked against kombu's own message when connecting: a kombu that builds it differently
+    gets its Producer path, not a message the worker may misread."""
+    from celery import Celery
+
+    from deskdraft.publisher import Envelope, TaskMessages
+    from deskdraft.queue_transport import SCHEME
+
+    monkeypatch.setattr(Envelope, "render", lambda self, task_id, inbox_id, tag=None: b'{"body": "x"}')
+    app = Celery("producer", set_as_current=False)
+    app.conf.update(broker_url=f"{SCHEME}://", broker_transport_options=_embedded(tmp_path)[1],
+                    task_default_queue="events", task_serializer="json", accept_content=["json"])
+    messages = TaskMessages(app, "events")
+    messages(7)
+    assert messages._put_raw is None
+    written = [p for p in tmp_path.iterdir() if p.name.endswith(".msg")]
+    assert len(written) == 1 and b'"argsrepr": "(7,)"' in written[0].read_bytes()
+    messages.close()
