@@ -10,7 +10,7 @@ committed); the flush is shared.
 The wait stays bounded as before (bounded.py): a request waits at most `timeout` seconds for its commit, and when
 `max_waiting` rows are already queued (the database is stuck) a new one is refused at once: the caller answers 503
 and the helpdesk sends it again. A 503 must mean "not recorded", so a row whose request gave up before its batch
-began is taken out (its future is cancelled) rather than written later behind the caller's back; a row whose batch
+began is taken out (cancelled) rather than written later behind the caller's back; a row whose batch
 is already writing marks the batch abandoned: it is rolled back instead of committed (Verdict), however long the
 database's own lock wait really lasted (SQLite's busy timeout counts its sleeps, not the clock, and overshoots on
 a loaded machine).
@@ -20,8 +20,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Generic, TypeVar
 
 from deskdraft.bounded import Overdue
@@ -57,6 +55,31 @@ class Verdict:
 
 WriteBatch = Callable[[Sequence[Row], Callable[[Callable[[], None]], bool]], Sequence[Any]]
 
+WAITING, TAKEN, CANCELLED = "waiting", "taken", "cancelled"
+
+
+class _Slot:
+    """One request's row and, once written, its outcome. `done` is held until the writer has set the outcome.
+
+    Not a concurrent.futures.Future: its Condition cost the writer 17% of its GIL time in notify() alone (py-spy,
+    benchmarks/ack.py), and the writer is the one thread every webhook of the process waits on."""
+
+    __slots__ = ("done", "error", "result", "row", "state", "verdict")
+
+    def __init__(self, row: Any) -> None:
+        self.row = row
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.state = WAITING  # changed under GroupCommit._states only
+        self.verdict: Verdict | None = None
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def outcome(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
 
 class GroupCommit(Generic[Row]):
     """`submit(row)` returns what `write_batch` returned for that row, or raises what it raised for it.
@@ -70,23 +93,29 @@ class GroupCommit(Generic[Row]):
         self.timeout = timeout
         self._write_batch = write_batch
         self._max_batch = max_batch
-        self._waiting: queue.Queue[tuple[Row, Future, list[Verdict]]] = queue.Queue(max_waiting)
+        self._max_waiting = max_waiting
+        self._waiting: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
+        self._states = threading.Lock()  # a slot is taken by the writer or cancelled by its request, never both
         threading.Thread(target=self._run, name=name, daemon=True).start()
 
     def submit(self, row: Row) -> Any:
-        done: Future = Future()
-        verdict: list[Verdict] = []  # the writer puts its batch's verdict here when it takes the row
-        try:
-            self._waiting.put_nowait((row, done, verdict))
-        except queue.Full:
-            raise Overdue("the database is not keeping up: too many writes already waiting") from None
-        try:
-            return done.result(timeout=self.timeout)
-        except FutureTimeout:
-            if done.cancel() or verdict[0].give_up():  # not taken yet, or taken and now not to be committed
-                raise Overdue(f"no commit within {self.timeout * 1000:.0f} ms: not recorded") from None
+        if self._waiting.qsize() >= self._max_waiting:
+            raise Overdue("the database is not keeping up: too many writes already waiting")
+        slot = _Slot(row)
+        self._waiting.put(slot)
+        if slot.done.acquire(timeout=self.timeout):
+            return slot.outcome()
+        with self._states:
+            if slot.state == WAITING:  # not taken yet: it never will be
+                slot.state = CANCELLED
+                raise Overdue(f"no commit within {self.timeout * 1000:.0f} ms: not recorded")
+        assert slot.verdict is not None  # set with TAKEN, under the same lock
+        if slot.verdict.give_up():  # taken, and now its batch will not be committed
+            raise Overdue(f"no commit within {self.timeout * 1000:.0f} ms: not recorded")
         # The batch committed just now: its results are being handed out.
-        return done.result(timeout=self.timeout)
+        if not slot.done.acquire(timeout=self.timeout):
+            raise Overdue("committed, but the writer did not hand out the result")
+        return slot.outcome()
 
     def _run(self) -> None:
         while True:
@@ -98,21 +127,19 @@ class GroupCommit(Generic[Row]):
                     break
             # From here a row is written or fails with its batch; a request that gave up before now is left out.
             verdict = Verdict()
-            batch = []
-            for row, done, slot in taken:
-                slot.append(verdict)
-                if done.set_running_or_notify_cancel():
-                    batch.append((row, done))
+            with self._states:
+                batch = [slot for slot in taken if slot.state == WAITING]
+                for slot in batch:
+                    slot.state, slot.verdict = TAKEN, verdict
             if not batch:
                 continue
             try:
-                results = self._write_batch([row for row, _ in batch], verdict.commit)
+                results: Sequence[Any] = self._write_batch([slot.row for slot in batch], verdict.commit)
             except Exception as exc:  # the whole batch failed (database down): each request hears why
-                for _, done in batch:
-                    done.set_exception(exc)
-                continue
-            for (_, done), result in zip(batch, results, strict=True):
+                results = [exc] * len(batch)
+            for slot, result in zip(batch, results, strict=True):
                 if isinstance(result, BaseException):
-                    done.set_exception(result)
+                    slot.error = result
                 else:
-                    done.set_result(result)
+                    slot.result = result
+                slot.done.release()

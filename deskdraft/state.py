@@ -274,11 +274,12 @@ class State:
         # kept by waiting on the writer thread. Twice the driver's own wait, so the driver's clearer error usually
         # wins. One writer commits the rows of concurrent webhooks together (group_commit.py).
         self._inbox_writes: GroupCommit | None = None
+        self._inbox_batch: InboxBatch | None = None
         if wait_seconds is not None:
             database = self.engine.url.database
             turns = (WriterTurns(f"{database}.writer-turns")
                      if self.engine.dialect.name == "sqlite" and database and database != ":memory:" else None)
-            batch = InboxBatch(self.engine, inbox, audit, turns)
+            batch = self._inbox_batch = InboxBatch(self.engine, inbox, audit, turns)
             self._inbox_writes = GroupCommit(lambda rows, commit: batch.write(rows, self._now(), commit),
                                              max(2 * wait_seconds, 2.0), name="inbox")
 
@@ -750,6 +751,8 @@ class State:
             }
 
     def dispose(self) -> None:
+        if self._inbox_batch is not None:
+            self._inbox_batch.close()
         self.engine.dispose()
 
 

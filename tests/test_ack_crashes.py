@@ -43,17 +43,17 @@ FAULTS = {
         inbox_batch.InboxBatch._insert = insert_then_die""",
     "after the commit, before publishing": f"""
         from deskdraft import queue_transport
-        queue_transport.Channel._put = lambda *a, **k: {KILL}""",
+        queue_transport.Channel.put_encoded = lambda *a, **k: {KILL}""",
     "message half written, not renamed": f"""
         from deskdraft import queue_transport
         queue_transport.os = type("os", (), {{"replace": staticmethod(lambda *a: {KILL}), "path": os.path}})""",
     "message in the queue, before the answer": f"""
         from deskdraft import queue_transport
-        put = queue_transport.Channel._put
+        put = queue_transport.Channel.put_encoded
         def put_then_die(self, *a, **k):
             put(self, *a, **k)
             {KILL}
-        queue_transport.Channel._put = put_then_die""",
+        queue_transport.Channel.put_encoded = put_then_die""",
     "none": "",
 }
 
