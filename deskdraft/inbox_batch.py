@@ -24,6 +24,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from deskdraft.bounded import Overdue
 
 Row = tuple[str, str, str, str]  # account, event_id, ticket_id, kind
+Statement = tuple[str, Callable[[dict[str, Any]], Any]]  # SQL for the driver, named values -> its parameters
 Commit = Callable[[Callable[[], None]], bool]
 
 
@@ -49,11 +50,8 @@ class InboxBatch:
         # connection the server dropped.
         self._keep = engine.dialect.name == "sqlite"
         self._connection: Any = None
-        dialect_insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
-        new_event = dialect_insert(inbox).values({name: bindparam(name) for name in INBOX_FIELDS}) \
-            .on_conflict_do_nothing(index_elements=["account", "event_id"]).returning(inbox.c.id)
-        self._insert_event = _compiled(new_event, engine)
-        self._insert_step = _compiled(insert(audit).values({name: bindparam(name) for name in AUDIT_FIELDS}), engine)
+        self._inbox, self._audit = inbox, audit
+        self._statements: dict[int, tuple[Statement, Statement]] = {}
 
     def write(self, rows: Sequence[Row], now: float, commit: Commit = _always) -> list[int | Exception | None]:
         """`commit(do_commit)` ends each transaction: False means the batch's requests gave up (group_commit.py),
@@ -73,10 +71,11 @@ class InboxBatch:
 
     def _write(self, rows: Sequence[Row], now: float, commit: Commit) -> list[int | None]:
         # Everything that needs no database is done before taking the turn: the turn is the processes' one lock.
-        event_sql, event_params = self._insert_event
-        events = [event_params({"account": account, "event_id": event_id, "ticket_id": ticket_id, "kind": kind,
-                                "status": "pending", "attempts": 0, "received_at": now, "enqueued_at": now})
-                  for account, event_id, ticket_id, kind in rows]
+        new_events = self._statements_for(len(rows))[0]
+        events = new_events[1]({f"{name}{n}": value for n, (account, event_id, ticket_id, kind) in enumerate(rows)
+                                for name, value in (("account", account), ("event_id", event_id),
+                                                    ("ticket_id", ticket_id), ("kind", kind), ("status", "pending"),
+                                                    ("attempts", 0), ("received_at", now), ("enqueued_at", now))})
         steps = [{"account": account, "ticket_id": str(ticket_id), "step": "event_received", "at": now,
                   "detail": json.dumps({"event_id": event_id, "kind": kind})}
                  for account, event_id, ticket_id, kind in rows]
@@ -88,7 +87,7 @@ class InboxBatch:
             with self._turns:
                 cursor = connection.cursor()
                 try:
-                    ids = self._insert(cursor, event_sql, events, steps)
+                    ids = self._insert(cursor, rows, new_events[0], events, steps)
                 finally:
                     cursor.close()  # a cursor left open on a failed statement keeps it (and its lock) alive
                 if not commit(connection.commit):
@@ -117,22 +116,41 @@ class InboxBatch:
             with contextlib.suppress(Exception):  # at shutdown: nothing left to keep
                 connection.close()
 
-    def _insert(self, cursor: Any, event_sql: str, events: list[Any],
+    def _insert(self, cursor: Any, rows: Sequence[Row], event_sql: str, events: Any,
                 steps: list[dict[str, Any]]) -> list[int | None]:
+        """One INSERT for the batch's events and one for their audit steps. Statement by statement, each row cost
+        three calls into SQLite, and on each return the writer waits for the GIL while holding the database's
+        write lock, which every web process needs (benchmarks/ack.py)."""
+        cursor.execute(event_sql, events)
+        inserted = {(account, event_id): int(inbox_id) for inbox_id, account, event_id in cursor.fetchall()}
         ids: list[int | None] = []
-        for params in events:
-            cursor.execute(event_sql, params)
-            found = cursor.fetchone()  # none when ON CONFLICT skipped it: a duplicate
-            ids.append(int(found[0]) if found else None)
-        step_sql, step_params = self._insert_step
-        new_steps = [step_params({**step, "inbox_id": inbox_id})
-                     for step, inbox_id in zip(steps, ids, strict=True) if inbox_id is not None]
+        for account, event_id, _ticket_id, _kind in rows:
+            ids.append(inserted.pop((account, event_id), None))  # absent: seen before, or earlier in this batch
+        new_steps = [{**step, "inbox_id": inbox_id} for step, inbox_id in zip(steps, ids, strict=True)
+                     if inbox_id is not None]
         if new_steps:
-            cursor.executemany(step_sql, new_steps)
+            step_sql, step_params = self._statements_for(len(new_steps))[1]
+            cursor.execute(step_sql, step_params({f"{name}{n}": value for n, step in enumerate(new_steps)
+                                                  for name, value in step.items()}))
         return ids
 
+    def _statements_for(self, count: int) -> tuple[Statement, Statement]:
+        """The inbox and audit INSERTs for `count` rows, compiled once for the engine's dialect (values named
+        `<column><n>`)."""
+        found = self._statements.get(count)
+        if found is None:
+            dialect_insert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+            events = dialect_insert(self._inbox).values(
+                [{name: bindparam(f"{name}{n}") for name in INBOX_FIELDS} for n in range(count)]
+            ).on_conflict_do_nothing(index_elements=["account", "event_id"]).returning(
+                self._inbox.c.id, self._inbox.c.account, self._inbox.c.event_id)
+            steps = insert(self._audit).values(
+                [{name: bindparam(f"{name}{n}") for name in AUDIT_FIELDS} for n in range(count)])
+            found = self._statements[count] = (_compiled(events, self._engine), _compiled(steps, self._engine))
+        return found
 
-def _compiled(statement: Any, engine: Engine) -> tuple[str, Callable[[dict[str, Any]], Any]]:
+
+def _compiled(statement: Any, engine: Engine) -> Statement:
     """The statement's SQL for this engine's driver, and how to turn named values into the driver's parameters."""
     compiled = statement.compile(dialect=engine.dialect)
     if engine.dialect.positional:
