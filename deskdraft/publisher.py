@@ -35,10 +35,15 @@ log = logging.getLogger(__name__)
 
 class BackgroundPublisher:
     """`publisher(inbox_id)` queues the id for the publishing thread and returns at once; Overdue when `max_waiting`
-    ids are already queued (the broker has been down a while: the sweep sends the rest)."""
+    ids are already queued (the broker has been down a while: the sweep sends the rest).
 
-    def __init__(self, publish: Callable[[int], Any], max_waiting: int = 10_000, retry_seconds: float = 1.0) -> None:
+    `publish(ids)` sends the ids that were waiting together, up to `max_batch`, in order: on a busy web process one
+    broker write then carries several webhooks (task_sender)."""
+
+    def __init__(self, publish: Callable[[list[int]], Any], max_waiting: int = 10_000, retry_seconds: float = 1.0,
+                 max_batch: int = 100) -> None:
         self._publish = publish
+        self._max_batch = max_batch
         self._waiting: queue.Queue[int] = queue.Queue(max_waiting)
         self._retry_seconds = retry_seconds
         self._broker_down = False
@@ -63,19 +68,25 @@ class BackgroundPublisher:
 
     def _run(self) -> None:
         while True:
-            inbox_id = self._waiting.get()
+            ids = [self._waiting.get()]
+            while len(ids) < self._max_batch:
+                try:
+                    ids.append(self._waiting.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                self._publish_until_sent(inbox_id)
+                self._publish_until_sent(ids)
             finally:
-                self._waiting.task_done()
+                for _ in ids:
+                    self._waiting.task_done()
 
-    def _publish_until_sent(self, inbox_id: int) -> None:
+    def _publish_until_sent(self, ids: list[int]) -> None:
         # A failed publish is tried again every `retry_seconds` while later ids wait behind it in memory: a broker
         # blip delays them by a second, not by the sweep's minutes. Only an outage long enough to fill the queue
         # leaves new ids to the sweep (__call__). Logged once per outage, not once per id.
         while True:
             try:
-                self._publish(inbox_id)
+                self._publish(ids)
             except Exception as exc:
                 if not self._broker_down:
                     log.error("broker publish failed (%s: %s); retrying every %.1f s, webhooks still answered 202",
@@ -83,7 +94,7 @@ class BackgroundPublisher:
                     self._broker_down = True
                 time.sleep(self._retry_seconds)
                 continue
-            self.sent += 1
+            self.sent += len(ids)
             if self._broker_down:
                 log.warning("broker publish works again; %d ids waiting", self._waiting.qsize())
                 self._broker_down = False
@@ -95,8 +106,8 @@ __all__ = ["BackgroundPublisher", "Overdue", "TaskMessages", "broker_timeouts", 
 PROCESS_EVENT = "worker.process_event"  # the task's registered name in worker.py
 
 
-def task_sender(config: Config) -> Callable[[int], Any]:
-    """`send(inbox_id)`: a process_event message on the worker's queue, from a producer-only Celery app.
+def task_sender(config: Config) -> Callable[[list[int]], Any]:
+    """`send(inbox_ids)`: a process_event message per id on the worker's queue, from a producer-only Celery app.
 
     By name, so the web process never imports worker.py and with it the model client, the pipeline and the
     knowledge store (3 s of `import anthropic` alone per gunicorn worker at start)."""
@@ -126,7 +137,7 @@ class TaskMessages:
         self._queue = app.amqp.queues[queue_name]
         self._task_name = task_name
         self._producer: Any = None
-        self._put_raw: Callable[[bytes], Any] | None = None  # set on connecting, for the virtual transports
+        self._put_many: Callable[[list[bytes]], Any] | None = None  # set on connecting, for virtual transports
         self._envelope: Envelope
         self._origin = ""  # gen<pid>@<host>, as Celery writes it: set on connecting, in the process that publishes
 
@@ -146,13 +157,16 @@ class TaskMessages:
         return json.dumps([[inbox_id], {}, {"callbacks": None, "errbacks": None, "chain": None,
                                             "chord": None}]).encode()
 
-    def __call__(self, inbox_id: int) -> None:
+    def __call__(self, inbox_ids: list[int]) -> None:
+        """Publish one message per id, in order. On the embedded broker and Redis they go in one write (a file of
+        envelopes, one LPUSH); on RabbitMQ one publish each."""
         producer = self._producer or self._connect()
-        task_id = str(uuid.uuid4())
         try:
-            if self._put_raw is not None:
-                self._put_raw(self._envelope.render(task_id, inbox_id))
-            else:
+            if self._put_many is not None:
+                self._put_many([self._envelope.render(str(uuid.uuid4()), inbox_id) for inbox_id in inbox_ids])
+                return
+            for inbox_id in inbox_ids:
+                task_id = str(uuid.uuid4())
                 producer.publish(self.body(inbox_id), exchange="", routing_key=self._queue.name,
                                  content_type="application/json", content_encoding="utf-8",
                                  headers=self.headers(task_id, inbox_id), delivery_mode=2, declare=(), retry=False,
@@ -169,12 +183,12 @@ class TaskMessages:
         channel = connection.default_channel
         producer = Producer(channel)
         producer.maybe_declare(self._queue)  # as send_task does: on RabbitMQ a message to a missing queue is dropped
-        self._put_raw = _raw_put(channel, self._queue.name)
-        if self._put_raw is not None:
+        self._put_many = _raw_put_many(channel, self._queue.name)
+        if self._put_many is not None:
             self._envelope = Envelope(channel, self)
             if not self._envelope.matches(channel, self):  # a kombu whose envelope differs: its own path
                 log.warning("kombu's message envelope is not the expected one: publishing through kombu's Producer")
-                self._put_raw = None
+                self._put_many = None
         self._producer = producer
         return producer
 
@@ -185,18 +199,19 @@ class TaskMessages:
                 producer.connection.release()
 
 
-def _raw_put(channel: Any, queue_name: str) -> Callable[[bytes], Any] | None:
-    """How to put an encoded envelope on the queue, for the transports where kombu itself writes the JSON envelope
-    (the embedded broker and Redis); None for the others (RabbitMQ: the Producer path)."""
+def _raw_put_many(channel: Any, queue_name: str) -> Callable[[list[bytes]], Any] | None:
+    """How to put encoded envelopes on the queue in one write, for the transports where kombu itself stores the JSON
+    envelope (the embedded broker and Redis); None for the others (RabbitMQ: the Producer path)."""
     from deskdraft.queue_transport import Channel as EmbeddedChannel
 
     if isinstance(channel, EmbeddedChannel):
-        return lambda data: channel.put_encoded(queue_name, data)
+        return lambda envelopes: channel.put_encoded(queue_name, envelopes)
     if hasattr(channel, "_create_client") and hasattr(channel, "_q_for_pri"):
         # kombu's Redis channel builds a new redis.Redis client (and its table of 169 reply callbacks) for every
         # publish: 0.25 ms of a 0.48 ms publish. This channel is the publishing thread's alone: one client serves.
         client, key = channel._create_client(), channel._q_for_pri(queue_name, 0)  # priority 0: the queue's name
-        return lambda data: client.lpush(key, data)
+        # LPUSH of several values pushes them left one after the other: BRPOP takes them in the order given.
+        return lambda envelopes: client.lpush(key, *envelopes)
     return None
 
 

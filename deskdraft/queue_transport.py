@@ -14,17 +14,20 @@ event is swept back from the inbox (tests/test_ack_crashes.py kills the process 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import uuid
+from collections import deque
 from pathlib import Path
+from queue import Empty
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from kombu.transport import TRANSPORT_ALIASES, filesystem
-from kombu.utils.encoding import str_to_bytes
-from kombu.utils.json import dumps
+from kombu.utils.encoding import bytes_to_str, str_to_bytes
+from kombu.utils.json import dumps, loads
 
 if TYPE_CHECKING:
     from deskdraft.settings import Config
@@ -34,28 +37,96 @@ log = logging.getLogger(__name__)
 
 
 class Channel(filesystem.Channel):
+    """kombu's filesystem channel, with atomic writes and files that may hold several messages.
+
+    A message file holds one JSON envelope per line (JSON text has no raw newline). The web process's publishing
+    thread writes the messages waiting together as one file: on a busy web process, one file write for several
+    webhooks instead of one each (open, write, close and rename each give up the GIL the requests need). A consumer
+    takes a whole file and hands its messages out one at a time; the ones it holds are put back as a new file when
+    the channel closes. Held messages a killed worker never handed out are in the same place as a message file lost
+    in a power cut (module docstring): their inbox rows are still pending, and the sweep sends them again.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held: dict[str, deque[bytes]] = {}
+
     # kombu's own classes name the second parameter differently (virtual: message, filesystem: payload).
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        self.put_encoded(queue, str_to_bytes(dumps(payload)))
+        self.put_encoded(queue, [str_to_bytes(dumps(payload))])
 
-    def put_encoded(self, queue: str, data: bytes) -> None:
-        """Write one message already encoded as kombu's JSON envelope (the web process's publisher builds its own,
-        deskdraft/publisher.py)."""
+    def put_encoded(self, queue: str, envelopes: list[bytes]) -> None:
+        """Write messages already encoded as kombu's JSON envelope, in one file, in this order."""
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = final + ".partial"  # "<...>.msg.partial" never matches the consumer's "<queue>.msg"
-        with open(partial, "wb") as f:
-            f.write(data)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, b"\n".join(envelopes))
+        finally:
+            os.close(fd)
         os.replace(partial, final)  # no fsync: the inbox row is the durable copy (module docstring)
 
     def _get(self, queue: Any, timeout: Any = None) -> Any:
+        held = self._held.get(queue)
         while True:
+            if held:
+                line = held.popleft()
+                try:
+                    return loads(bytes_to_str(line))
+                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    _dropped(exc)
+                    continue
             try:
-                return super()._get(queue)
+                lines = self._take_file(queue)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                # Only a power cut between the write and the disk flush leaves such a file (writes are atomic
-                # renames). It is already moved out of the queue; its inbox row is still pending: the sweep resends.
-                log.warning("embedded broker: dropped a message that does not parse (%s); the sweep resends it", exc)
+                _dropped(exc)
+                continue
+            held = self._held.setdefault(queue, deque())
+            held.extend(lines)
+
+    def _take_file(self, queue: str) -> list[bytes]:
+        """The lines of the oldest message file of `queue`, taken out of the folder; Empty when there is none.
+
+        Taken by renaming it (another consumer renaming it first makes ours fail, and we try the next), not by
+        kombu's move to the system's temporary folder, which copies when that is another filesystem."""
+        suffix = f"{queue}.msg"
+        for name in sorted(os.listdir(self.data_folder_in)):
+            if name.partition(".")[2] != suffix:
+                continue
+            taken = os.path.join(self.data_folder_in, f"{name}.taken")
+            try:
+                os.rename(os.path.join(self.data_folder_in, name), taken)
+            except FileNotFoundError:
+                continue
+            with open(taken, "rb") as f:
+                payload = f.read()
+            if self.store_processed:
+                os.replace(taken, os.path.join(self.processed_folder, name))
+            else:
+                os.remove(taken)
+            lines = [line for line in payload.split(b"\n") if line]
+            if not lines:
+                raise json.JSONDecodeError("empty message file", "", 0)
+            return lines
+        raise Empty()
+
+    def _size(self, queue: str) -> int:
+        return int(super()._size(queue)) + len(self._held.get(queue, ()))
+
+    def close(self) -> None:
+        held, self._held = self._held, {}
+        for queue, lines in held.items():  # messages taken from a file but not handed out go back in the queue
+            if lines:
+                with contextlib.suppress(OSError):
+                    self.put_encoded(queue, list(lines))
+        super().close()
+
+
+def _dropped(exc: Exception) -> None:
+    # Only a power cut between the write and the disk flush leaves such a file (writes are atomic renames). It is
+    # already out of the queue; its inbox rows are still pending: the sweep resends them.
+    log.warning("embedded broker: dropped a message that does not parse (%s); the sweep resends it", exc)
 
 
 class Transport(filesystem.Transport):

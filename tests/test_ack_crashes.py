@@ -46,7 +46,7 @@ FAULTS = {
         queue_transport.Channel.put_encoded = lambda *a, **k: {KILL}""",
     "message half written, not renamed": f"""
         from deskdraft import queue_transport
-        queue_transport.os = type("os", (), {{"replace": staticmethod(lambda *a: {KILL}), "path": os.path}})""",
+        queue_transport.os = __import__("types").SimpleNamespace(**{{**vars(os), "replace": lambda *a: {KILL}}})""",
     "message in the queue, before the answer": f"""
         from deskdraft import queue_transport
         put = queue_transport.Channel.put_encoded

@@ -38,3 +38,74 @@ def test_concurrent_publish_and_consume_lose_and_corrupt_nothing(tmp_path):
     producer.join()
     assert sorted(received) == list(range(sent))
     assert not list(folder.glob("*.partial"))
+
+
+def _options(tmp_path):
+    folder = tmp_path / "queue"
+    folder.mkdir(exist_ok=True)
+    return folder, {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False,
+                    "control_folder": str(tmp_path / "control"), "polling_interval": 0.01}
+
+
+def _envelopes(channel, numbers):
+    """Messages as the web process's publisher writes them: kombu's JSON envelope, several in one file."""
+    from kombu.utils.json import dumps
+
+    envelopes = []
+    for n in numbers:
+        message = channel.prepare_message(dumps({"n": n}), 0, "application/json", "utf-8", {}, {})
+        message["body"], encoding = channel.encode_body(message["body"], channel.body_encoding)
+        message["properties"].update(body_encoding=encoding, delivery_tag=f"tag-{n}")
+        message["properties"]["delivery_info"].update(exchange="", routing_key="jobs")
+        envelopes.append(dumps(message).encode())
+    return envelopes
+
+
+def test_a_file_of_several_messages_is_handed_out_one_at_a_time_in_order(tmp_path):
+    folder, options = _options(tmp_path)
+    url = f"{queue_transport.SCHEME}://"
+    with Connection(url, transport_options=options) as conn:
+        channel = conn.default_channel
+        channel.queue_declare("jobs")
+        channel.put_encoded("jobs", _envelopes(channel, [1, 2, 3]))
+        channel.put_encoded("jobs", _envelopes(channel, [4]))
+        assert len(list(folder.glob("*.jobs.msg"))) == 2  # one file a batch
+        assert channel._size("jobs") == 2  # files before any is taken
+        got = [channel.basic_get("jobs", no_ack=True) for _ in range(4)]
+        assert [m.decode()["n"] for m in got] == [1, 2, 3, 4]
+        assert channel.basic_get("jobs", no_ack=True) is None
+    assert not list(folder.iterdir())  # taken files are removed, nothing left half-claimed
+
+
+def test_messages_taken_but_not_handed_out_go_back_when_the_channel_closes(tmp_path):
+    """A worker stopping gracefully after taking a file of five and handing out two: three go back to the queue."""
+    options = _options(tmp_path)[1]
+    url = f"{queue_transport.SCHEME}://"
+    with Connection(url, transport_options=options) as conn:
+        channel = conn.default_channel
+        channel.queue_declare("jobs")
+        channel.put_encoded("jobs", _envelopes(channel, [1, 2, 3, 4, 5]))
+        first_two = [channel.basic_get("jobs", no_ack=True).decode()["n"] for _ in range(2)]
+        assert channel._size("jobs") == 3  # held by this channel, still counted
+    assert first_two == [1, 2]
+    with Connection(url, transport_options=options) as conn:
+        channel = conn.default_channel
+        rest = []
+        while (message := channel.basic_get("jobs", no_ack=True)) is not None:
+            rest.append(message.decode()["n"])
+    assert rest == [3, 4, 5]
+
+
+def test_a_line_that_does_not_parse_is_dropped_and_the_rest_still_delivered(tmp_path, caplog):
+    folder, options = _options(tmp_path)
+    url = f"{queue_transport.SCHEME}://"
+    with Connection(url, transport_options=options) as conn:
+        channel = conn.default_channel
+        channel.queue_declare("jobs")
+        good = _envelopes(channel, [1, 2])
+        channel.put_encoded("jobs", [good[0], b'{"cut', good[1]])  # as a power cut could leave a file
+        (folder / "0_empty.jobs.msg").write_bytes(b"")  # and an empty one, the oldest
+        got = [channel.basic_get("jobs", no_ack=True) for _ in range(2)]
+        assert [m.decode()["n"] for m in got] == [1, 2]
+        assert channel.basic_get("jobs", no_ack=True) is None
+    assert sum("does not parse" in r.message for r in caplog.records) == 2
