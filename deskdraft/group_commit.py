@@ -17,9 +17,11 @@ a loaded machine).
 """
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
 
 from deskdraft.bounded import Overdue
@@ -88,9 +90,12 @@ class GroupCommit(Generic[Row]):
     runs `do_commit` and returns True, or returns False when a request of the batch has given up (roll back then).
     """
 
-    def __init__(self, write_batch: WriteBatch, timeout: float,
-                 max_batch: int = 200, max_waiting: int = 1000, name: str = "group-commit") -> None:
+    def __init__(self, write_batch: WriteBatch, timeout: float, max_batch: int = 200, max_waiting: int = 1000,
+                 name: str = "group-commit", turns: AbstractContextManager[Any] | None = None) -> None:
+        """`turns`: held around each batch, from taking its rows to the commit (writer_turns.py): the rows that
+        arrive while the writer waits for its turn go in the same batch."""
         self.timeout = timeout
+        self._turns = turns or contextlib.nullcontext()
         self._write_batch = write_batch
         self._max_batch = max_batch
         self._max_waiting = max_waiting
@@ -119,27 +124,41 @@ class GroupCommit(Generic[Row]):
 
     def _run(self) -> None:
         while True:
-            taken = [self._waiting.get()]
-            while len(taken) < self._max_batch:
-                try:
-                    taken.append(self._waiting.get_nowait())
-                except queue.Empty:
-                    break
-            # From here a row is written or fails with its batch; a request that gave up before now is left out.
-            verdict = Verdict()
-            with self._states:
-                batch = [slot for slot in taken if slot.state == WAITING]
-                for slot in batch:
-                    slot.state, slot.verdict = TAKEN, verdict
-            if not batch:
-                continue
+            first = self._waiting.get()
             try:
-                results: Sequence[Any] = self._write_batch([slot.row for slot in batch], verdict.commit)
-            except Exception as exc:  # the whole batch failed (database down): each request hears why
-                results = [exc] * len(batch)
-            for slot, result in zip(batch, results, strict=True):
-                if isinstance(result, BaseException):
-                    slot.error = result
-                else:
-                    slot.result = result
-                slot.done.release()
+                with self._turns:
+                    self._write_taken(first)
+            except Exception as exc:  # the turn itself failed (its lock file): this row's request hears why
+                with self._states:
+                    if first.state != WAITING:
+                        continue
+                    first.state, first.error = CANCELLED, exc
+                first.done.release()
+
+    def _write_taken(self, first: _Slot) -> None:
+        # Taken only now, with the turn held: with two web processes each writer waits about as long for its turn
+        # as it holds it, and the rows that came meanwhile would otherwise each wait for one more turn.
+        taken = [first]
+        while len(taken) < self._max_batch:
+            try:
+                taken.append(self._waiting.get_nowait())
+            except queue.Empty:
+                break
+        # From here a row is written or fails with its batch; a request that gave up before now is left out.
+        verdict = Verdict()
+        with self._states:
+            batch = [slot for slot in taken if slot.state == WAITING]
+            for slot in batch:
+                slot.state, slot.verdict = TAKEN, verdict
+        if not batch:
+            return
+        try:
+            results: Sequence[Any] = self._write_batch([slot.row for slot in batch], verdict.commit)
+        except Exception as exc:  # the whole batch failed (database down): each request hears why
+            results = [exc] * len(batch)
+        for slot, result in zip(batch, results, strict=True):
+            if isinstance(result, BaseException):
+                slot.error = result
+            else:
+                slot.result = result
+            slot.done.release()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert
@@ -39,12 +38,8 @@ class InboxBatch:
     """`write(rows, now)`: each row's new inbox id, None for an (account, event_id) seen before (in an earlier batch
     or earlier in this one), or the DataError of a row the database refuses (the others still go in)."""
 
-    def __init__(self, engine: Engine, inbox: Table, audit: Table,
-                 turns: AbstractContextManager[Any] | None = None) -> None:
-        """`turns` is held from the first statement to the commit: SQLite's write lock, taken in turn with the
-        other web processes (writer_turns.py)."""
+    def __init__(self, engine: Engine, inbox: Table, audit: Table) -> None:
         self._engine = engine
-        self._turns = turns or contextlib.nullcontext()
         # SQLite: one connection kept for the writer thread. Taking one from the pool and giving it back (with the
         # pool's rollback) cost 11% of the writer's time; a server database keeps the pool, whose pre-ping finds a
         # connection the server dropped.
@@ -84,15 +79,14 @@ class InboxBatch:
         try:
             if connection is None:
                 connection = self._engine.raw_connection()
-            with self._turns:
-                cursor = connection.cursor()
-                try:
-                    ids = self._insert(cursor, rows, new_events[0], events, steps)
-                finally:
-                    cursor.close()  # a cursor left open on a failed statement keeps it (and its lock) alive
-                if not commit(connection.commit):
-                    connection.rollback()
-                    raise Overdue("the requests of this batch gave up waiting: rolled back, not recorded")
+            cursor = connection.cursor()
+            try:
+                ids = self._insert(cursor, rows, new_events[0], events, steps)
+            finally:
+                cursor.close()  # a cursor left open on a failed statement keeps it (and its lock) alive
+            if not commit(connection.commit):
+                connection.rollback()
+                raise Overdue("the requests of this batch gave up waiting: rolled back, not recorded")
             if self._keep and self._connection is None:
                 self._connection, connection = connection, None
             return ids

@@ -279,9 +279,9 @@ class State:
             database = self.engine.url.database
             turns = (WriterTurns(f"{database}.writer-turns")
                      if self.engine.dialect.name == "sqlite" and database and database != ":memory:" else None)
-            batch = self._inbox_batch = InboxBatch(self.engine, inbox, audit, turns)
+            batch = self._inbox_batch = InboxBatch(self.engine, inbox, audit)
             self._inbox_writes = GroupCommit(lambda rows, commit: batch.write(rows, self._now(), commit),
-                                             max(2 * wait_seconds, 2.0), name="inbox")
+                                             max(2 * wait_seconds, 2.0), name="inbox", turns=turns)
 
     # --- inbox -------------------------------------------------------------------------------
     def record_event(self, account: str, event_id: str, ticket_id: str, kind: str) -> int | None:
