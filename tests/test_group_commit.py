@@ -169,3 +169,56 @@ def test_a_request_that_gave_up_while_its_batch_waited_on_the_lock_finds_its_bat
     assert state.events() == []
     assert writes.submit(("zendesk", "evt-next", "8", "comment")) is not None  # the writer goes on
     locker.close()
+
+
+def test_rows_that_arrive_while_the_writer_waits_for_its_turn_join_its_batch():
+    """With two web processes, each writer waits for the other's turn about as long as it holds its own. The rows
+    that came meanwhile are taken with the turn held: one batch, not one more turn each."""
+    turn_free = threading.Event()
+    waiting_for_turn = threading.Event()
+
+    @contextlib.contextmanager
+    def other_process_writing():
+        waiting_for_turn.set()
+        turn_free.wait(5)
+        yield
+
+    batches: list[list[int]] = []
+
+    def write(rows, commit):
+        batches.append(list(rows))
+        assert commit(lambda: None)
+        return rows
+
+    writes = GroupCommit(write, timeout=5, turns=other_process_writing())
+    answers: dict[int, int] = {}
+    first = threading.Thread(target=lambda: answers.setdefault(1, writes.submit(1)))
+    first.start()
+    assert waiting_for_turn.wait(5)  # row 1 is in the writer's hands, the turn is not
+    later = [threading.Thread(target=lambda n=n: answers.setdefault(n, writes.submit(n))) for n in (2, 3, 4, 5)]
+    for thread in later:
+        thread.start()
+    time.sleep(0.2)  # rows 2-5 queued behind the turn
+    turn_free.set()
+    for thread in [first, *later]:
+        thread.join(5)
+    assert answers == {1: 1, 2: 2, 3: 3, 4: 4, 5: 5}
+    assert batches == [[1, 2, 3, 4, 5]]
+
+
+def test_a_turn_that_cannot_be_taken_fails_its_request_and_the_writer_goes_on():
+    class Turns:
+        failing = True
+
+        def __enter__(self):
+            if self.failing:
+                self.failing = False
+                raise OSError("lock file gone")
+
+        def __exit__(self, *exc):
+            return False
+
+    writes = GroupCommit(lambda rows, commit: (commit(lambda: None), rows)[1], timeout=2, turns=Turns())
+    with pytest.raises(OSError, match="lock file gone"):
+        writes.submit("a")
+    assert writes.submit("b") == "b"
