@@ -65,7 +65,7 @@ class InboxBatch:
         return results
 
     def _write(self, rows: Sequence[Row], now: float, commit: Commit) -> list[int | None]:
-        # Everything that needs no database is done before taking the turn: the turn is the processes' one lock.
+        # Everything that needs no database is done before the first statement, which takes SQLite's write lock.
         new_events = self._statements_for(len(rows))[0]
         events = new_events[1]({f"{name}{n}": value for n, (account, event_id, ticket_id, kind) in enumerate(rows)
                                 for name, value in (("account", account), ("event_id", event_id),
