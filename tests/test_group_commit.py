@@ -198,7 +198,9 @@ def test_rows_that_arrive_while_the_writer_waits_for_its_turn_join_its_batch():
     later = [threading.Thread(target=lambda n=n: answers.setdefault(n, writes.submit(n))) for n in (2, 3, 4, 5)]
     for thread in later:
         thread.start()
-    time.sleep(0.2)  # rows 2-5 queued behind the turn
+    deadline = time.monotonic() + 5
+    while writes._waiting.qsize() < 4 and time.monotonic() < deadline:  # rows 2-5 queued behind the turn
+        time.sleep(0.01)
     turn_free.set()
     for thread in [first, *later]:
         thread.join(5)
