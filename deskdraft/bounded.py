@@ -7,6 +7,23 @@ thread without waiting (publisher.py). Either one refuses new work at once when 
 """
 from __future__ import annotations
 
+import queue
+from typing import Any, TypeVar
+
+Item = TypeVar("Item")
+
 
 class Overdue(RuntimeError):
     """The call did not finish in time (it may still finish later), or too much work was already waiting."""
+
+
+def with_waiting(first: Item, waiting: Any, limit: int) -> list[Item]:
+    """`first` and whatever else is already waiting in `waiting` (a queue.Queue or SimpleQueue), up to `limit` in
+    all, without blocking: the batch a background thread handles in one go."""
+    batch = [first]
+    while len(batch) < limit:
+        try:
+            batch.append(waiting.get_nowait())
+        except queue.Empty:
+            break
+    return batch

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
 
-from deskdraft.bounded import Overdue
+from deskdraft.bounded import Overdue, with_waiting
 
 Row = TypeVar("Row")
 
@@ -138,12 +138,7 @@ class GroupCommit(Generic[Row]):
     def _write_taken(self, first: _Slot) -> None:
         # Taken only now, with the turn held: with two web processes each writer waits about as long for its turn
         # as it holds it, and the rows that came meanwhile would otherwise each wait for one more turn.
-        taken = [first]
-        while len(taken) < self._max_batch:
-            try:
-                taken.append(self._waiting.get_nowait())
-            except queue.Empty:
-                break
+        taken = with_waiting(first, self._waiting, self._max_batch)
         # From here a row is written or fails with its batch; a request that gave up before now is left out.
         verdict = Verdict()
         with self._states:

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from deskdraft.bounded import Overdue
+from deskdraft.bounded import Overdue, with_waiting
 
 if TYPE_CHECKING:
     from deskdraft.settings import Config
@@ -68,12 +68,7 @@ class BackgroundPublisher:
 
     def _run(self) -> None:
         while True:
-            ids = [self._waiting.get()]
-            while len(ids) < self._max_batch:
-                try:
-                    ids.append(self._waiting.get_nowait())
-                except queue.Empty:
-                    break
+            ids = with_waiting(self._waiting.get(), self._waiting, self._max_batch)
             try:
                 self._publish_until_sent(ids)
             finally:
