@@ -7,6 +7,12 @@ sleeps were the 17-197 ms tail). Here one thread per process writes: it takes ev
 together, and then answers each request. Durability is unchanged (no request is answered before its row is
 committed); the flush is shared.
 
+Each row has a budget: the database may make it wait `budget` seconds from its arrival, no more. The writer hands
+a batch the time its oldest row has left (SQLite's busy timeout is set from it, inbox_batch.py) and answers a row
+whose budget went on waiting (for an earlier batch, or for the writer's turn) without trying. Before, a fixed
+1 s busy timeout per batch let a row wait out the batch before its own and then its own: with the database locked
+from outside, every request ran to the 2 s backstop below, and a loaded CI machine added the rest (2.51 s).
+
 The wait stays bounded as before (bounded.py): a request waits at most `timeout` seconds for its commit, and when
 `max_waiting` rows are already queued (the database is stuck) a new one is refused at once: the caller answers 503
 and the helpdesk sends it again. A 503 must mean "not recorded", so a row whose request gave up before its batch
@@ -20,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Generic, TypeVar
@@ -55,7 +62,7 @@ class Verdict:
             return True
 
 
-WriteBatch = Callable[[Sequence[Row], Callable[[Callable[[], None]], bool]], Sequence[Any]]
+WriteBatch = Callable[[Sequence[Row], Callable[[Callable[[], None]], bool], float], Sequence[Any]]
 
 WAITING, TAKEN, CANCELLED = "waiting", "taken", "cancelled"
 
@@ -66,10 +73,11 @@ class _Slot:
     Not a concurrent.futures.Future: its Condition cost the writer 17% of its GIL time in notify() alone (py-spy,
     benchmarks/ack.py), and the writer is the one thread every webhook of the process waits on."""
 
-    __slots__ = ("done", "error", "result", "row", "state", "verdict")
+    __slots__ = ("deadline", "done", "error", "result", "row", "state", "verdict")
 
-    def __init__(self, row: Any) -> None:
+    def __init__(self, row: Any, deadline: float) -> None:
         self.row = row
+        self.deadline = deadline  # time.monotonic() past which the database must not keep this row waiting
         self.done = threading.Lock()
         self.done.acquire()
         self.state = WAITING  # changed under GroupCommit._states only
@@ -86,15 +94,19 @@ class _Slot:
 class GroupCommit(Generic[Row]):
     """`submit(row)` returns what `write_batch` returned for that row, or raises what it raised for it.
 
-    `write_batch(rows, commit)` writes the rows in one transaction and calls `commit(do_commit)` to end it: that
-    runs `do_commit` and returns True, or returns False when a request of the batch has given up (roll back then).
+    `write_batch(rows, commit, seconds_left)` writes the rows in one transaction, waiting on the database for at
+    most `seconds_left`, and calls `commit(do_commit)` to end it: that runs `do_commit` and returns True, or
+    returns False when a request of the batch has given up (roll back then).
     """
 
     def __init__(self, write_batch: WriteBatch, timeout: float, max_batch: int = 200, max_waiting: int = 1000,
-                 name: str = "group-commit", turns: AbstractContextManager[Any] | None = None) -> None:
+                 name: str = "group-commit", turns: AbstractContextManager[Any] | None = None,
+                 budget: float | None = None) -> None:
         """`turns`: held around each batch, from taking its rows to the commit (writer_turns.py): the rows that
-        arrive while the writer waits for its turn go in the same batch."""
+        arrive while the writer waits for its turn go in the same batch. `budget`: how long the database may keep
+        a row waiting, from its arrival (default `timeout`); `timeout` stays the request's backstop."""
         self.timeout = timeout
+        self._budget = timeout if budget is None else budget
         self._turns = turns or contextlib.nullcontext()
         self._write_batch = write_batch
         self._max_batch = max_batch
@@ -106,13 +118,14 @@ class GroupCommit(Generic[Row]):
     def submit(self, row: Row) -> Any:
         if self._waiting.qsize() >= self._max_waiting:
             raise Overdue("the database is not keeping up: too many writes already waiting")
-        slot = _Slot(row)
+        slot = _Slot(row, time.monotonic() + self._budget)
         self._waiting.put(slot)
         if slot.done.acquire(timeout=self.timeout):
             return slot.outcome()
         with self._states:
             if slot.state == WAITING:  # not taken yet: it never will be
                 slot.state = CANCELLED
+            if slot.state == CANCELLED:  # by this request just now, or by the writer (its budget was spent)
                 raise Overdue(f"no commit within {self.timeout * 1000:.0f} ms: not recorded")
         assert slot.verdict is not None  # set with TAKEN, under the same lock
         if slot.verdict.give_up():  # taken, and now its batch will not be committed
@@ -141,14 +154,26 @@ class GroupCommit(Generic[Row]):
         taken = with_waiting(first, self._waiting, self._max_batch)
         # From here a row is written or fails with its batch; a request that gave up before now is left out.
         verdict = Verdict()
+        batch, spent = [], []
         with self._states:
-            batch = [slot for slot in taken if slot.state == WAITING]
-            for slot in batch:
-                slot.state, slot.verdict = TAKEN, verdict
+            now = time.monotonic()
+            for slot in taken:
+                if slot.state != WAITING:
+                    continue
+                if slot.deadline <= now:  # its budget went on waiting (an earlier batch, the turn): not tried
+                    slot.state = CANCELLED
+                    spent.append(slot)
+                else:
+                    slot.state, slot.verdict = TAKEN, verdict
+                    batch.append(slot)
+        for slot in spent:
+            slot.error = Overdue(f"no commit within {self._budget * 1000:.0f} ms: not recorded")
+            slot.done.release()
         if not batch:
             return
+        seconds_left = min(slot.deadline for slot in batch) - now
         try:
-            results: Sequence[Any] = self._write_batch([slot.row for slot in batch], verdict.commit)
+            results: Sequence[Any] = self._write_batch([slot.row for slot in batch], verdict.commit, seconds_left)
         except Exception as exc:  # the whole batch failed (database down): each request hears why
             results = [exc] * len(batch)
         for slot, result in zip(batch, results, strict=True):

@@ -45,26 +45,30 @@ class InboxBatch:
         # connection the server dropped.
         self._keep = engine.dialect.name == "sqlite"
         self._connection: Any = None
+        self._busy_ms: int | None = None  # the kept connection's busy timeout, as last set
         self._inbox, self._audit = inbox, audit
         self._statements: dict[int, tuple[Statement, Statement]] = {}
 
-    def write(self, rows: Sequence[Row], now: float, commit: Commit = _always) -> list[int | Exception | None]:
+    def write(self, rows: Sequence[Row], now: float, commit: Commit = _always,
+              seconds_left: float | None = None) -> list[int | Exception | None]:
         """`commit(do_commit)` ends each transaction: False means the batch's requests gave up (group_commit.py),
-        and the rows are rolled back."""
+        and the rows are rolled back. `seconds_left`: how long SQLite may wait for its write lock (its busy
+        timeout; default the connection's own). PostgreSQL keeps its per-statement lock_timeout (state.py):
+        setting one per batch would cost a round trip each."""
         try:
-            return list(self._write(rows, now, commit))
+            return list(self._write(rows, now, commit, seconds_left))
         except DataError:
             if len(rows) == 1:
                 raise
         results: list[int | Exception | None] = []
         for row in rows:  # one refused value: find it, keep the rest
             try:
-                results.extend(self._write([row], now, commit))
+                results.extend(self._write([row], now, commit, seconds_left))
             except DataError as exc:
                 results.append(exc)
         return results
 
-    def _write(self, rows: Sequence[Row], now: float, commit: Commit) -> list[int | None]:
+    def _write(self, rows: Sequence[Row], now: float, commit: Commit, seconds_left: float | None) -> list[int | None]:
         # Everything that needs no database is done before the first statement, which takes SQLite's write lock.
         new_events = self._statements_for(len(rows))[0]
         events = new_events[1]({f"{name}{n}": value for n, (account, event_id, ticket_id, kind) in enumerate(rows)
@@ -81,6 +85,8 @@ class InboxBatch:
                 connection = self._engine.raw_connection()
             cursor = connection.cursor()
             try:
+                if self._keep and seconds_left is not None:
+                    self._wait_at_most(cursor, seconds_left, fresh=connection is not self._connection)
                 ids = self._insert(cursor, rows, new_events[0], events, steps)
             finally:
                 cursor.close()  # a cursor left open on a failed statement keeps it (and its lock) alive
@@ -103,6 +109,14 @@ class InboxBatch:
         finally:
             if connection is not None and connection is not self._connection:
                 connection.close()
+
+    def _wait_at_most(self, cursor: Any, seconds: float, fresh: bool) -> None:
+        """SQLite's busy timeout for this batch. Left alone when within 10 ms of the last one: nearly every batch
+        begins within a few ms of its oldest row's arrival, so it is set only when rows did wait."""
+        busy_ms = max(1, int(seconds * 1000))
+        if fresh or self._busy_ms is None or abs(busy_ms - self._busy_ms) >= 10:
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+            self._busy_ms = busy_ms
 
     def close(self) -> None:
         connection, self._connection = self._connection, None

@@ -280,8 +280,9 @@ class State:
             turns = (WriterTurns(f"{database}.writer-turns")
                      if self.engine.dialect.name == "sqlite" and database and database != ":memory:" else None)
             batch = self._inbox_batch = InboxBatch(self.engine, inbox, audit)
-            self._inbox_writes = GroupCommit(lambda rows, commit: batch.write(rows, self._now(), commit),
-                                             max(2 * wait_seconds, 2.0), name="inbox", turns=turns)
+            self._inbox_writes = GroupCommit(
+                lambda rows, commit, seconds_left: batch.write(rows, self._now(), commit, seconds_left),
+                max(2 * wait_seconds, 2.0), name="inbox", turns=turns, budget=wait_seconds)
 
     # --- inbox -------------------------------------------------------------------------------
     def record_event(self, account: str, event_id: str, ticket_id: str, kind: str) -> int | None:
