@@ -18,11 +18,11 @@ import contextlib
 import json
 import logging
 import os
+import time
 import uuid
 from collections import deque
 from pathlib import Path
 from queue import Empty
-from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from kombu.transport import TRANSPORT_ALIASES, filesystem
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from deskdraft.settings import Config
 
 SCHEME = "deskdraft-fs"
+# A consumer renames a file to "<name>.taken", reads it and removes it, all at once: one still there after this
+# long belonged to a consumer killed in between, and goes back into the queue (a message delivered twice is safe:
+# the ticket's lease lets one job post).
+ORPHAN_SECONDS = 60.0
 log = logging.getLogger(__name__)
 
 
@@ -57,7 +61,9 @@ class Channel(filesystem.Channel):
 
     def put_encoded(self, queue: str, envelopes: list[bytes]) -> None:
         """Write messages already encoded as kombu's JSON envelope, in one file, in this order."""
-        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        # Names sort in the order written: nanoseconds, zero-padded (kombu's milliseconds left files of the same
+        # millisecond in uuid order, and a millisecond count gaining a digit sorted before the older ones).
+        name = f"{time.time_ns():020d}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = final + ".partial"  # "<...>.msg.partial" never matches the consumer's "<queue>.msg"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -92,7 +98,12 @@ class Channel(filesystem.Channel):
         kombu's move to the system's temporary folder, which copies when that is another filesystem."""
         suffix = f"{queue}.msg"
         for name in sorted(os.listdir(self.data_folder_in)):
-            if name.partition(".")[2] != suffix:
+            kind = name.partition(".")[2]
+            if kind == f"{suffix}.taken":
+                if not self._requeued_orphan(name):
+                    continue
+                name = name.removesuffix(".taken")
+            elif kind != suffix:
                 continue
             taken = os.path.join(self.data_folder_in, f"{name}.taken")
             try:
@@ -110,6 +121,18 @@ class Channel(filesystem.Channel):
                 raise json.JSONDecodeError("empty message file", "", 0)
             return lines
         raise Empty()
+
+    def _requeued_orphan(self, name: str) -> bool:
+        """True when `name` (a .taken file) was left by a dead consumer and is now back under its own name."""
+        path = os.path.join(self.data_folder_in, name)
+        try:
+            if time.time() - os.stat(path).st_ctime <= ORPHAN_SECONDS:  # the rename that took it set its ctime
+                return False
+            os.rename(path, path.removesuffix(".taken"))
+        except FileNotFoundError:  # its consumer finished with it, or another one put it back first
+            return False
+        log.warning("embedded broker: %s was taken by a consumer that died; back in the queue", name)
+        return True
 
     def _size(self, queue: str) -> int:
         return int(super()._size(queue)) + len(self._held.get(queue, ()))
