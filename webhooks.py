@@ -120,6 +120,8 @@ def _connectors() -> Mapping[str, Any]:
     name) takes effect without a restart; a bad edit is refused and the last good config kept."""
     config = _current_config()
     services = current_app.extensions["deskdraft.services"]
+    if services.get("connectors_for") is config:  # the common case, read without the lock (set together below)
+        return services["connectors"]
     with services["lock"]:
         if services.get("connectors_for") is not config:
             services["connectors"] = build_connectors(config)

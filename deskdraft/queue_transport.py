@@ -15,11 +15,11 @@ event is swept back from the inbox (tests/test_ack_crashes.py kills the process 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
 import time
-import uuid
 from collections import deque
 from pathlib import Path
 from queue import Empty
@@ -37,6 +37,7 @@ SCHEME = "deskdraft-fs"
 # long belonged to a consumer killed in between, and goes back into the queue (a message delivered twice is safe:
 # the ticket's lease lets one job post).
 ORPHAN_SECONDS = 60.0
+_files_written = itertools.count()  # with the pid, what makes a message file's name unique
 log = logging.getLogger(__name__)
 
 
@@ -63,7 +64,8 @@ class Channel(filesystem.Channel):
         """Write messages already encoded as kombu's JSON envelope, in one file, in this order."""
         # Names sort in the order written: nanoseconds, zero-padded (kombu's milliseconds left files of the same
         # millisecond in uuid order, and a millisecond count gaining a digit sorted before the older ones).
-        name = f"{time.time_ns():020d}_{uuid.uuid4()}.{queue}.msg"
+        # Unique by process and count, not a uuid4: its read of the OS's randomness gives up the GIL (publisher.py).
+        name = f"{time.time_ns():020d}_{os.getpid()}-{next(_files_written)}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = final + ".partial"  # "<...>.msg.partial" never matches the consumer's "<queue>.msg"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
