@@ -44,7 +44,10 @@ class BackgroundPublisher:
                  max_batch: int = 100) -> None:
         self._publish = publish
         self._max_batch = max_batch
-        self._waiting: queue.Queue[int] = queue.Queue(max_waiting)
+        self._max_waiting = max_waiting
+        # A SimpleQueue, not a Queue: Queue.put takes a lock every request thread and this thread share, and a
+        # holder descheduled by the GIL left the others blocked on it (more GIL handoffs, benchmarks/ack.py).
+        self._waiting: queue.SimpleQueue[int | threading.Event] = queue.SimpleQueue()  # ids, and join()'s marks
         self._retry_seconds = retry_seconds
         self._broker_down = False
         self.sent = 0
@@ -52,28 +55,25 @@ class BackgroundPublisher:
         atexit.register(self.join, 1.0)  # a process stopping (gunicorn's graceful stop) sends what it accepted
 
     def __call__(self, inbox_id: int) -> None:
-        try:
-            self._waiting.put_nowait(inbox_id)
-        except queue.Full:
-            raise Overdue("the broker is not keeping up: too many messages already waiting") from None
+        if self._waiting.qsize() >= self._max_waiting:
+            raise Overdue("the broker is not keeping up: too many messages already waiting")
+        self._waiting.put(inbox_id)
 
     def join(self, timeout: float) -> bool:
-        """Wait until every queued id was published (tests and shutdown); False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._waiting.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
-        return True
+        """Wait until every id queued before this call was published (tests and shutdown); False on timeout."""
+        published = threading.Event()
+        self._waiting.put(published)  # set once the ids ahead of it in the queue are sent
+        return published.wait(timeout)
 
     def _run(self) -> None:
         while True:
-            ids = with_waiting(self._waiting.get(), self._waiting, self._max_batch)
-            try:
+            taken = with_waiting(self._waiting.get(), self._waiting, self._max_batch)
+            ids = [item for item in taken if isinstance(item, int)]
+            if ids:
                 self._publish_until_sent(ids)
-            finally:
-                for _ in ids:
-                    self._waiting.task_done()
+            for item in taken:
+                if isinstance(item, threading.Event):
+                    item.set()
 
     def _publish_until_sent(self, ids: list[int]) -> None:
         # A failed publish is tried again every `retry_seconds` while later ids wait behind it in memory: a broker

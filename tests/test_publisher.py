@@ -19,6 +19,7 @@ def test_a_broker_that_never_answers_costs_the_request_nothing():
         publisher(inbox_id)
     assert time.monotonic() - started < 0.05
     assert batches == []  # the thread is stuck on the first one
+    assert not publisher.join(0.1)  # nothing is published yet: join says so
     frozen.set()
     assert publisher.join(5)
     assert [i for batch in batches for i in batch] == list(range(50))  # in order, each once, once it answers
