@@ -51,10 +51,12 @@ class LoadStack(Stack):
         import subprocess
 
         self.log_path = self.tmp / f"worker-{time.monotonic_ns()}.log"
-        self.worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "-B", "--loglevel", "WARNING",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--concurrency", str(self.concurrency)],
-            cwd=REPO, env=self.env, stdout=self.log_path.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+        with self.log_path.open("w") as log:  # the child keeps its own copy
+            self.worker = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "worker", "worker", "-B", "--loglevel", "WARNING",
+                 "--without-gossip", "--without-mingle", "--without-heartbeat", "--concurrency",
+                 str(self.concurrency)], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
         wait_for(lambda: "ready." in self.log_path.read_text() or self.worker.poll() is not None, 120,
                  "the Celery worker to start")
         assert self.worker.poll() is None, self.log_path.read_text()[-3000:]

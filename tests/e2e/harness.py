@@ -112,11 +112,12 @@ class Stack:
         """The app as production serves it: gunicorn, its own process, the producer side of the queue."""
         port = free_port()
         self.web_url = f"http://127.0.0.1:{port}"
-        self.web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(self.web_workers), "webhooks:create_app()"], cwd=REPO, env=self.env,
-            stdout=(self.tmp / "access.log").open("w"),
-            stderr=(self.tmp / "web.log").open("w"), start_new_session=True)
+        # The child keeps its own copies of the log descriptors: ours are closed once it has started.
+        with (self.tmp / "access.log").open("w") as access, (self.tmp / "web.log").open("w") as errors:
+            self.web = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                 "--workers", str(self.web_workers), "webhooks:create_app()"], cwd=REPO, env=self.env,
+                stdout=access, stderr=errors, start_new_session=True)
         wait_for(lambda: _answers(f"{self.web_url}/healthz") or self.web.poll() is not None, 60, "gunicorn")
         assert self.web.poll() is None, (self.tmp / "web.log").read_text()[-3000:]
 
@@ -132,11 +133,11 @@ class Stack:
 
     def start_worker(self) -> None:
         self.log_path = self.tmp / f"worker-{time.monotonic_ns()}.log"
-        log = self.log_path.open("w")
-        self.worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker", "worker", "-B", "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "--concurrency", "4"],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with self.log_path.open("w") as log:
+            self.worker = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "worker", "worker", "-B", "--loglevel", "INFO",
+                 "--without-gossip", "--without-mingle", "--without-heartbeat", "--concurrency", "4"],
+                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(lambda: "ready." in self.log_path.read_text() or self.worker.poll() is not None, 60,
                  "the Celery worker to start")
         assert self.worker.poll() is None, self.log_path.read_text()[-3000:]

@@ -52,8 +52,9 @@ def supervised(tmp_path):
     started = {}
 
     def start(**extra: str) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "scripts/supervise.py"], cwd=REPO, env={**env, **extra},
-                                stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True)
+        with log.open("a") as output:  # the child keeps its own copy
+            proc = subprocess.Popen([sys.executable, "scripts/supervise.py"], cwd=REPO, env={**env, **extra},
+                                    stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
         started["proc"] = proc
         return proc
 

@@ -35,10 +35,10 @@ def web(tmp_path):
     port = free_port()
     env = {**os.environ, **SECRETS, "DESKDRAFT_CONFIG": str(config)}
     access, errors = tmp_path / "access.log", tmp_path / "error.log"
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-                             "--bind", f"127.0.0.1:{port}", "webhooks:create_app()"],
-                            cwd=REPO, env=env, stdout=access.open("w"), stderr=errors.open("w"),
-                            start_new_session=True)
+    with access.open("w") as access_log, errors.open("w") as error_log:  # the child keeps its own copies
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
+                                 "--bind", f"127.0.0.1:{port}", "webhooks:create_app()"],
+                                cwd=REPO, env=env, stdout=access_log, stderr=error_log, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
