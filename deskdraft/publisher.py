@@ -239,9 +239,9 @@ class Envelope:
                                                     self.BODY))
         self._encode = lambda body: str(channel.encode_body(body, channel.body_encoding)[0])
 
-    def render(self, task_id: str, inbox_id: int, tag: str | None = None) -> bytes:
+    def render(self, task_id: str, inbox_id: int, tag: str) -> bytes:
         body = self._encode(TaskMessages.body(inbox_id).decode())
-        return (self._text.replace(self.TASK_ID, task_id).replace(self.TAG, tag or str(uuid.uuid4()))
+        return (self._text.replace(self.TASK_ID, task_id).replace(self.TAG, tag)
                 .replace(self.ARGS, str(inbox_id)).replace(self.BODY, body)).encode()
 
     def matches(self, channel: Any, messages: TaskMessages) -> bool:

@@ -62,8 +62,9 @@ class Channel(filesystem.Channel):
 
     def put_encoded(self, queue: str, envelopes: list[bytes]) -> None:
         """Write messages already encoded as kombu's JSON envelope, in one file, in this order."""
-        # Names sort in the order written: nanoseconds, zero-padded (kombu's milliseconds left files of the same
-        # millisecond in uuid order, and a millisecond count gaining a digit sorted before the older ones).
+        # Names sort in the order written (on a clock that does not step back): nanoseconds, zero-padded. kombu's
+        # milliseconds left files of the same millisecond in uuid order, and a millisecond count gaining a digit
+        # sorted before the older ones.
         # Unique by process and count, not a uuid4: its read of the OS's randomness gives up the GIL (publisher.py).
         name = f"{time.time_ns():020d}_{os.getpid()}-{next(_files_written)}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
