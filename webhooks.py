@@ -5,6 +5,7 @@ Serve it with `gunicorn 'webhooks:create_app()'` (scripts/run does); admin comma
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -68,7 +69,8 @@ def receive(account: str):
         return _reply(200, status="ignored", reason=event.reason)
 
     try:
-        inbox_id = _service("state").record_event(event.account, event.event_id, event.ticket_id, event.kind)
+        inbox_id = _service("state").record_event(event.account, event.event_id, event.ticket_id, event.kind,
+                                                  then=functools.partial(_hand_to_broker, _service("enqueue")))
     except ValueNotStorable as exc:  # the connectors' checks should stop these first; never a 500 if not
         return _reply(400, error=str(exc))
     # Not recorded: the helpdesk must send it again, so say so in a way it retries.
@@ -80,11 +82,16 @@ def receive(account: str):
         return response, 503
     if inbox_id is None:
         return _reply(200, status="duplicate", event_id=event.event_id)
+    return _reply(202, status="queued", inbox_id=inbox_id)
+
+
+def _hand_to_broker(enqueue: Callable[[int], None], inbox_id: int) -> None:
+    """Run where the row is committed, before the request is answered: on the inbox writer's thread, so the ids of
+    one batch reach the publisher together and go out in one broker write (group_commit.py, publisher.py)."""
     try:
-        _service("enqueue")(inbox_id)
+        enqueue(inbox_id)
     except Exception as exc:  # the inbox row is durable: the sweep enqueues it once the broker is back
         log.error("event %s recorded but not queued for the broker (%s); the sweep will send it", inbox_id, exc)
-    return _reply(202, status="queued", inbox_id=inbox_id)
 
 
 def _read_body(limit: int) -> bytes | None:

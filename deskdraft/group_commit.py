@@ -24,6 +24,7 @@ a loaded machine).
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import threading
 import time
@@ -34,6 +35,7 @@ from typing import Any, Generic, TypeVar
 from deskdraft.bounded import Overdue, with_waiting
 
 Row = TypeVar("Row")
+log = logging.getLogger(__name__)
 
 
 class Verdict:
@@ -73,10 +75,11 @@ class _Slot:
     Not a concurrent.futures.Future: its Condition cost the writer 17% of its GIL time in notify() alone (py-spy,
     benchmarks/ack.py), and the writer is the one thread every webhook of the process waits on."""
 
-    __slots__ = ("deadline", "done", "error", "result", "row", "state", "verdict")
+    __slots__ = ("deadline", "done", "error", "result", "row", "state", "then", "verdict")
 
-    def __init__(self, row: Any, deadline: float) -> None:
+    def __init__(self, row: Any, deadline: float, then: Callable[[Any], None] | None) -> None:
         self.row = row
+        self.then = then
         self.deadline = deadline  # time.monotonic() past which the database must not keep this row waiting
         self.done = threading.Lock()
         self.done.acquire()
@@ -115,10 +118,14 @@ class GroupCommit(Generic[Row]):
         self._states = threading.Lock()  # a slot is taken by the writer or cancelled by its request, never both
         threading.Thread(target=self._run, name=name, daemon=True).start()
 
-    def submit(self, row: Row) -> Any:
+    def submit(self, row: Row, then: Callable[[Any], None] | None = None) -> Any:
+        """`then(result)`, when given, runs on the writer's thread once the row is committed, before this returns:
+        what each row of a batch hands on (the web process: its id to the publisher) is handed on together, while
+        the requests are still asleep (see _answer). It must be quick, must not block, and should not raise (if it
+        does, the error is logged and the row's result stands: the row is committed)."""
         if self._waiting.qsize() >= self._max_waiting:
             raise Overdue("the database is not keeping up: too many writes already waiting")
-        slot = _Slot(row, time.monotonic() + self._budget)
+        slot = _Slot(row, time.monotonic() + self._budget, then)
         self._waiting.put(slot)
         if slot.done.acquire(timeout=self.timeout):
             return slot.outcome()
@@ -138,17 +145,25 @@ class GroupCommit(Generic[Row]):
     def _run(self) -> None:
         while True:
             first = self._waiting.get()
+            written: tuple[list[_Slot], Sequence[Any]] | None = None
             try:
                 with self._turns:
-                    self._write_taken(first)
-            except Exception as exc:  # the turn itself failed (its lock file): this row's request hears why
-                with self._states:
-                    if first.state != WAITING:
-                        continue
-                    first.state, first.error = CANCELLED, exc
-                first.done.release()
+                    written = self._write_taken(first)
+            except Exception as exc:
+                if written is None:  # the turn itself failed (its lock file): this row's request hears why
+                    with self._states:
+                        if first.state != WAITING:
+                            continue
+                        first.state, first.error = CANCELLED, exc
+                    first.done.release()
+                    continue
+                log.error("group commit: giving back the writer's turn failed (%s); the batch stands", exc)
+            if written is not None:
+                # After the turn is given back: the other web process's writer starts its batch meanwhile.
+                self._answer(*written)
 
-    def _write_taken(self, first: _Slot) -> None:
+    def _write_taken(self, first: _Slot) -> tuple[list[_Slot], Sequence[Any]] | None:
+        """The batch written and each row's result (or exception), to answer; None when no row was left to write."""
         # Taken only now, with the turn held: with two web processes each writer waits about as long for its turn
         # as it holds it, and the rows that came meanwhile would otherwise each wait for one more turn.
         taken = with_waiting(first, self._waiting, self._max_batch)
@@ -170,15 +185,29 @@ class GroupCommit(Generic[Row]):
             slot.error = Overdue(f"no commit within {self._budget * 1000:.0f} ms: not recorded")
             slot.done.release()
         if not batch:
-            return
+            return None
         seconds_left = min(slot.deadline for slot in batch) - now
         try:
             results: Sequence[Any] = self._write_batch([slot.row for slot in batch], verdict.commit, seconds_left)
         except Exception as exc:  # the whole batch failed (database down): each request hears why
             results = [exc] * len(batch)
+        return batch, results
+
+    @staticmethod
+    def _answer(batch: list[_Slot], results: Sequence[Any]) -> None:
+        # Every `then` before the first request wakes: a woken request thread takes the GIL from the writer, and
+        # ids handed on in between reach the publisher a few at a time, each time waking it for one more broker
+        # write. When each request handed on its own id, a broker message file held 2.7 webhooks at 16 in flight;
+        # handed on here, 3.9 (benchmarks/ack.py's load).
         for slot, result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
                 slot.error = result
-            else:
-                slot.result = result
+                continue
+            slot.result = result
+            if slot.then is not None:
+                try:
+                    slot.then(result)
+                except Exception:
+                    log.exception("group commit: the step after a committed row failed; the row stays committed")
+        for slot in batch:
             slot.done.release()

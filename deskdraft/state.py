@@ -9,7 +9,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,6 +234,13 @@ def _engine_options(url: str, wait_seconds: float | None) -> dict[str, Any]:
     return options
 
 
+def _for_new_rows(then: Callable[[int], None]) -> Callable[[int | None], None]:
+    def new_rows_only(inbox_id: int | None) -> None:
+        if inbox_id is not None:  # None: a duplicate, already handed on when it was new
+            then(inbox_id)
+    return new_rows_only
+
+
 @contextmanager
 def _durable(conn: Any) -> Iterator[None]:
     """SQLite: this connection's commits are fsynced before they return (WAL + NORMAL is not power-cut safe).
@@ -285,8 +292,11 @@ class State:
                 max(2 * wait_seconds, 2.0), name="inbox", turns=turns, budget=wait_seconds)
 
     # --- inbox -------------------------------------------------------------------------------
-    def record_event(self, account: str, event_id: str, ticket_id: str, kind: str) -> int | None:
-        """Insert an accepted webhook; None when this delivery was seen before (a duplicate).
+    def record_event(self, account: str, event_id: str, ticket_id: str, kind: str,
+                     then: Callable[[int], None] | None = None) -> int | None:
+        """Insert an accepted webhook; None when this delivery was seen before (a duplicate). `then(inbox_id)` runs
+        once a new row is committed, before this returns (with the group commit, on its writer's thread, together
+        with the other rows of the batch: GroupCommit.submit); not for a duplicate.
 
         Raises DatabaseBusy when the write cannot be done in time, ValueNotStorable for a value the database refuses.
         A request that gives up before its row's batch begins takes the row out (DatabaseBusy then means "not
@@ -294,13 +304,17 @@ class State:
         helpdesk's retry is then a duplicate and the sweep enqueues the row.
         """
         try:
-            if self._inbox_writes is None:
-                return self._insert_event(account, event_id, ticket_id, kind)
-            return self._inbox_writes.submit((account, event_id, ticket_id, kind))
+            if self._inbox_writes is not None:
+                return self._inbox_writes.submit((account, event_id, ticket_id, kind),
+                                                 None if then is None else _for_new_rows(then))
+            inbox_id = self._insert_event(account, event_id, ticket_id, kind)
         except DataError as exc:
             raise ValueNotStorable(f"a value the database cannot store: {exc.orig}") from None
         except (SQLAlchemyError, OSError, Overdue) as exc:
             raise DatabaseBusy(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from exc
+        if then is not None and inbox_id is not None:
+            then(inbox_id)
+        return inbox_id
 
     def _insert_event(self, account: str, event_id: str, ticket_id: str, kind: str) -> int | None:
         now = self._now()

@@ -303,3 +303,88 @@ def test_with_the_database_locked_each_request_is_refused_near_its_budget_not_at
     assert state.events() == []
     assert state.record_event("zendesk", "evt-after", "1", "comment") is not None
     state.dispose()
+
+
+def test_then_runs_on_the_writer_for_every_committed_row_of_a_batch_before_any_request_is_answered():
+    """The web process hands each new id to the publisher from the writer's thread: a batch's ids go out together
+    (one broker write), and each before its request's 202. The writer's turn is given back first, so the other web
+    process's writer is not kept waiting while requests are answered."""
+    turn_free = threading.Event()
+    in_turn = threading.Event()
+    held = threading.Event()
+
+    @contextlib.contextmanager
+    def turn():
+        in_turn.set()
+        turn_free.wait(5)
+        held.set()
+        try:
+            yield
+        finally:
+            held.clear()
+
+    def write(rows, commit, _seconds_left):
+        assert commit(lambda: None)
+        return [ValueError(f"row {row} refused") if row == 3 else row * 10 for row in rows]
+
+    log: list[tuple] = []
+    writes = GroupCommit(write, timeout=5, name="the-writer", turns=turn())
+
+    def then(result):
+        log.append(("then", result, threading.current_thread().name, held.is_set()))
+
+    def deliver(row):
+        try:
+            log.append(("answered", writes.submit(row, then)))
+        except ValueError:
+            log.append(("answered", "refused"))
+
+    first = threading.Thread(target=deliver, args=(1,))
+    first.start()
+    assert in_turn.wait(5)
+    later = [threading.Thread(target=deliver, args=(n,)) for n in (2, 3, 4)]
+    for thread in later:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while writes._waiting.qsize() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    turn_free.set()
+    for thread in [first, *later]:
+        thread.join(5)
+    thens, answers = log[:3], log[3:]
+    assert thens == [("then", 10, "the-writer", False), ("then", 20, "the-writer", False),
+                     ("then", 40, "the-writer", False)]  # not for the refused row; after the turn was given back
+    assert sorted(str(a[1]) for a in answers) == ["10", "20", "40", "refused"]
+
+
+def test_a_then_that_fails_is_logged_and_its_row_is_still_answered_as_committed(caplog):
+    writes = GroupCommit(lambda rows, commit, _left: (commit(lambda: None), rows)[1], timeout=2)
+
+    def broken(_result):
+        raise RuntimeError("publisher gone")
+
+    assert writes.submit("a", broken) == "a"
+    assert "stays committed" in caplog.text and "publisher gone" in caplog.text
+
+
+def test_then_never_runs_for_a_batch_that_was_rolled_back():
+    called: list[object] = []
+    writes = GroupCommit(lambda rows, commit, _left: (commit(lambda: None), rows)[1] if rows != ["bad"] else
+                         (_ for _ in ()).throw(OSError("disk gone")), timeout=2)
+    with pytest.raises(OSError):
+        writes.submit("bad", called.append)
+    assert writes.submit("good", called.append) == "good"
+    assert called == ["good"]
+
+
+def test_record_event_hands_on_new_ids_only_before_it_returns(web_state, tmp_path):
+    handed: list[int] = []
+    first = web_state.record_event("zendesk", "evt-1", "7", "comment", then=handed.append)
+    assert handed == [first]
+    assert web_state.record_event("zendesk", "evt-1", "7", "comment", then=handed.append) is None
+    assert handed == [first]  # a duplicate was handed on when it was new
+    direct = State(f"sqlite:///{tmp_path / 'direct.db'}")  # no wait_seconds: no group commit (admin, tests)
+    mine: list[int] = []
+    new = direct.record_event("zendesk", "evt-1", "7", "comment", then=mine.append)
+    assert mine == [new] and direct.record_event("zendesk", "evt-1", "7", "comment", then=mine.append) is None
+    assert mine == [new]

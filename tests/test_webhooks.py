@@ -114,6 +114,24 @@ def test_broker_down_still_accepts_and_keeps_the_event(make_config, tmp_path):
     assert state.stalled_events(older_than_seconds=-1) == [event]
 
 
+def test_broker_down_with_the_web_process_inbox_still_accepts_and_logs_once(make_config, tmp_path, caplog):
+    """As served: the group commit's writer hands the id on, and a broker that refuses it costs no 202."""
+    state = State(f"sqlite:///{tmp_path / 'state.db'}", wait_seconds=1.0)
+    handed: list[int] = []
+
+    def broken_enqueue(inbox_id: int) -> None:
+        handed.append(inbox_id)
+        raise ConnectionError("broker unreachable")
+
+    client = create_app(make_config(), enqueue=broken_enqueue, state=state).test_client()
+    response = post(client, {"ticket_id": "9"})
+    assert response.status_code == 202
+    assert handed == [response.json["inbox_id"]]
+    assert caplog.text.count("recorded but not queued") == 1
+    [event] = state.events()
+    assert event.status == "pending"
+
+
 def test_server_refuses_to_start_on_a_bad_config(tmp_path, monkeypatch):
     bad = tmp_path / "config.yaml"
     bad.write_text("helpdesks: {}\nanthropic: {model: m}\n")
