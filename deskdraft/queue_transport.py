@@ -37,6 +37,7 @@ SCHEME = "deskdraft-fs"
 # long belonged to a consumer killed in between, and goes back into the queue (a message delivered twice is safe:
 # the ticket's lease lets one job post).
 ORPHAN_SECONDS = 60.0
+STAMP_DIGITS = 20  # a message file's name starts with time.time_ns(), zero-padded to this width
 _files_written = itertools.count()  # with the pid, what makes a message file's name unique
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Channel(filesystem.Channel):
         # milliseconds left files of the same millisecond in uuid order, and a millisecond count gaining a digit
         # sorted before the older ones.
         # Unique by process and count, not a uuid4: its read of the OS's randomness gives up the GIL (publisher.py).
-        name = f"{time.time_ns():020d}_{os.getpid()}-{next(_files_written)}.{queue}.msg"
+        name = f"{time.time_ns():0{STAMP_DIGITS}d}_{os.getpid()}-{next(_files_written)}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = final + ".partial"  # "<...>.msg.partial" never matches the consumer's "<queue>.msg"
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -100,7 +101,7 @@ class Channel(filesystem.Channel):
         Taken by renaming it (another consumer renaming it first makes ours fail, and we try the next), not by
         kombu's move to the system's temporary folder, which copies when that is another filesystem."""
         suffix = f"{queue}.msg"
-        for name in sorted(os.listdir(self.data_folder_in)):
+        for name in sorted(os.listdir(self.data_folder_in), key=_oldest_first):
             kind = name.partition(".")[2]
             if kind == f"{suffix}.taken":
                 if not self._requeued_orphan(name):
@@ -147,6 +148,17 @@ class Channel(filesystem.Channel):
                 with contextlib.suppress(OSError):
                     self.put_encoded(queue, list(lines))
         super().close()
+
+
+def _oldest_first(name: str) -> tuple[bool, int, str]:
+    """Sort key for the queue folder. Files named before the nanosecond names (kombu's scheme, and this module's
+    before it: monotonic milliseconds, of any width) were written before the upgrade, so before every file named
+    since: they go first, by their number. By name alone they sorted last, behind every new file ("0..." < "1..."),
+    and under steady traffic waited until the queue was empty, their rows resent by the sweep meanwhile."""
+    stamp = name.partition("_")[0]
+    if len(stamp) == STAMP_DIGITS:
+        return True, 0, name
+    return False, int(stamp) if stamp.isdigit() else 0, name
 
 
 def _dropped(exc: Exception) -> None:

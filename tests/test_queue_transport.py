@@ -137,3 +137,21 @@ def test_a_file_left_taken_by_a_killed_consumer_goes_back_into_the_queue(tmp_pat
     assert got == [1, 2]
     assert "taken by a consumer that died" in caplog.text
     assert [p.name for p in folder.iterdir()] == [in_hand.name]  # the live claim is its consumer's
+
+
+def test_files_named_before_the_upgrade_are_taken_before_those_named_since(tmp_path):
+    """kombu's names (and this transport's before nanosecond names) start with monotonic milliseconds, which sort
+    after the zero-padded nanoseconds. A worker upgraded with messages still queued must not leave them for last."""
+    import uuid
+
+    folder, options = _options(tmp_path)
+    url = f"{queue_transport.SCHEME}://"
+    with Connection(url, transport_options=options) as conn:
+        channel = conn.default_channel
+        channel.queue_declare("jobs")
+        for n, stamp in ((1, 912_345), (2, 5_734_001)):  # written before the upgrade, in this order
+            (folder / f"{stamp}_{uuid.uuid4()}.jobs.msg").write_bytes(_envelopes(channel, [n])[0])
+        channel.put_encoded("jobs", _envelopes(channel, [3]))  # after it
+        channel.put_encoded("jobs", _envelopes(channel, [4]))
+        got = [channel.basic_get("jobs", no_ack=True).decode()["n"] for _ in range(4)]
+    assert got == [1, 2, 3, 4]
