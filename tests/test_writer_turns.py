@@ -27,6 +27,12 @@ def _holder(path, seconds: float) -> subprocess.Popen:
     return child
 
 
+def _reap(child: subprocess.Popen) -> None:
+    child.wait(5)
+    assert child.stdout is not None
+    child.stdout.close()
+
+
 def test_another_process_waits_for_the_turn_and_gets_it_as_soon_as_it_is_freed(tmp_path):
     path = tmp_path / "db.writer-turns"
     child = _holder(path, 0.5)
@@ -34,7 +40,7 @@ def test_another_process_waits_for_the_turn_and_gets_it_as_soon_as_it_is_freed(t
     started = time.monotonic()
     with turns:
         waited = time.monotonic() - started
-    child.wait(5)
+    _reap(child)
     turns.close()
     assert 0.3 < waited < 2.0  # held by the other process until it let go, then handed over
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
@@ -48,7 +54,7 @@ def test_a_killed_holder_frees_the_turn(tmp_path):
     started = time.monotonic()
     with turns:
         assert time.monotonic() - started < 10
-    child.wait(5)
+    _reap(child)
     turns.close()
 
 
