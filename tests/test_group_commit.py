@@ -117,6 +117,28 @@ def test_a_request_that_gave_up_before_its_batch_began_is_never_written():
     assert written == ["after"]  # "in-flight" gave up too (at 0.2 s): its batch rolled back rather than committed
 
 
+class HeldTurn:
+    """A writer turn held back, as the other web process would hold it, until `free` is set. `asked` once the writer
+    asks for it; `held` while the writer has it."""
+
+    def __init__(self) -> None:
+        self.asked, self.free, self.held = threading.Event(), threading.Event(), threading.Event()
+
+    def __enter__(self) -> None:
+        self.asked.set()
+        assert self.free.wait(5)
+        self.held.set()
+
+    def __exit__(self, *exc: object) -> None:
+        self.held.clear()
+
+
+def _until_queued(writes: GroupCommit, rows: int) -> None:
+    deadline = time.monotonic() + 5
+    while writes._waiting.qsize() < rows and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def _submit_quietly(writes: GroupCommit, row: str) -> None:
     with contextlib.suppress(Overdue):
         writes.submit(row)
@@ -174,15 +196,7 @@ def test_a_request_that_gave_up_while_its_batch_waited_on_the_lock_finds_its_bat
 def test_rows_that_arrive_while_the_writer_waits_for_its_turn_join_its_batch():
     """With two web processes, each writer waits for the other's turn about as long as it holds its own. The rows
     that came meanwhile are taken with the turn held: one batch, not one more turn each."""
-    turn_free = threading.Event()
-    waiting_for_turn = threading.Event()
-
-    @contextlib.contextmanager
-    def other_process_writing():
-        waiting_for_turn.set()
-        turn_free.wait(5)
-        yield
-
+    turn = HeldTurn()
     batches: list[list[int]] = []
 
     def write(rows, commit, _seconds_left):
@@ -190,18 +204,16 @@ def test_rows_that_arrive_while_the_writer_waits_for_its_turn_join_its_batch():
         assert commit(lambda: None)
         return rows
 
-    writes = GroupCommit(write, timeout=5, turns=other_process_writing())
+    writes = GroupCommit(write, timeout=5, turns=turn)
     answers: dict[int, int] = {}
     first = threading.Thread(target=lambda: answers.setdefault(1, writes.submit(1)))
     first.start()
-    assert waiting_for_turn.wait(5)  # row 1 is in the writer's hands, the turn is not
+    assert turn.asked.wait(5)  # row 1 is in the writer's hands, the turn is not
     later = [threading.Thread(target=lambda n=n: answers.setdefault(n, writes.submit(n))) for n in (2, 3, 4, 5)]
     for thread in later:
         thread.start()
-    deadline = time.monotonic() + 5
-    while writes._waiting.qsize() < 4 and time.monotonic() < deadline:  # rows 2-5 queued behind the turn
-        time.sleep(0.01)
-    turn_free.set()
+    _until_queued(writes, 4)  # rows 2-5 behind the turn
+    turn.free.set()
     for thread in [first, *later]:
         thread.join(5)
     assert answers == {1: 1, 2: 2, 3: 3, 4: 4, 5: 5}
@@ -309,29 +321,17 @@ def test_then_runs_on_the_writer_for_every_committed_row_of_a_batch_before_any_r
     """The web process hands each new id to the publisher from the writer's thread: a batch's ids go out together
     (one broker write), and each before its request's 202. The writer's turn is given back first, so the other web
     process's writer is not kept waiting while requests are answered."""
-    turn_free = threading.Event()
-    in_turn = threading.Event()
-    held = threading.Event()
-
-    @contextlib.contextmanager
-    def turn():
-        in_turn.set()
-        turn_free.wait(5)
-        held.set()
-        try:
-            yield
-        finally:
-            held.clear()
+    turn = HeldTurn()
 
     def write(rows, commit, _seconds_left):
         assert commit(lambda: None)
         return [ValueError(f"row {row} refused") if row == 3 else row * 10 for row in rows]
 
     log: list[tuple] = []
-    writes = GroupCommit(write, timeout=5, name="the-writer", turns=turn())
+    writes = GroupCommit(write, timeout=5, name="the-writer", turns=turn)
 
     def then(result):
-        log.append(("then", result, threading.current_thread().name, held.is_set()))
+        log.append(("then", result, threading.current_thread().name, turn.held.is_set()))
 
     def deliver(row):
         try:
@@ -341,14 +341,12 @@ def test_then_runs_on_the_writer_for_every_committed_row_of_a_batch_before_any_r
 
     first = threading.Thread(target=deliver, args=(1,))
     first.start()
-    assert in_turn.wait(5)
+    assert turn.asked.wait(5)
     later = [threading.Thread(target=deliver, args=(n,)) for n in (2, 3, 4)]
     for thread in later:
         thread.start()
-    deadline = time.monotonic() + 5
-    while writes._waiting.qsize() < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    turn_free.set()
+    _until_queued(writes, 3)
+    turn.free.set()
     for thread in [first, *later]:
         thread.join(5)
     thens, answers = log[:3], log[3:]
