@@ -70,7 +70,7 @@ def receive(account: str):
 
     try:
         inbox_id = _service("state").record_event(event.account, event.event_id, event.ticket_id, event.kind,
-                                                  then=functools.partial(_hand_to_broker, _service("enqueue")))
+                                                  then=functools.partial(_hand_to_broker, _services()))
     except ValueNotStorable as exc:  # the connectors' checks should stop these first; never a 500 if not
         return _reply(400, error=str(exc))
     # Not recorded: the helpdesk must send it again, so say so in a way it retries.
@@ -85,11 +85,11 @@ def receive(account: str):
     return _reply(202, status="queued", inbox_id=inbox_id)
 
 
-def _hand_to_broker(enqueue: Callable[[int], None], inbox_id: int) -> None:
+def _hand_to_broker(services: dict[str, Any], inbox_id: int) -> None:
     """Run where the row is committed, before the request is answered: on the inbox writer's thread, so the ids of
     one batch reach the publisher together and go out in one broker write (group_commit.py, publisher.py)."""
     try:
-        enqueue(inbox_id)
+        _built(services, "enqueue")(inbox_id)
     except Exception as exc:  # the inbox row is durable: the sweep enqueues it once the broker is back
         log.error("event %s recorded but not queued for the broker (%s); the sweep will send it", inbox_id, exc)
 
@@ -138,7 +138,15 @@ def _connectors() -> Mapping[str, Any]:
 
 def _service(name: str) -> Any:
     """State and the queue producer are built on first use, so admin commands never open them."""
-    services = current_app.extensions["deskdraft.services"]
+    return _built(_services(), name)
+
+
+def _services() -> dict[str, Any]:
+    services: dict[str, Any] = current_app.extensions["deskdraft.services"]
+    return services
+
+
+def _built(services: dict[str, Any], name: str) -> Any:
     found = services.get(name)
     if found is not None:  # built once and never replaced: no lock needed to read it
         return found
