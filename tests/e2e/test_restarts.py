@@ -30,6 +30,7 @@ def test_the_worker_rides_out_chroma_broker_and_database_outages(tmp_path):
     claude.default = lambda request: (time.sleep(1.0), good_draft(request))[1]  # jobs are in flight during outages
     servers = [serve(desk.fake.app), serve(claude.app)]
     cluster = Cluster({}, tmp_path / "logs", workers=1, concurrency=4)
+    client = httpx.Client(timeout=30)
     try:
         chroma = cluster.start_chroma(tmp_path / "chroma")
         chroma_port = int(chroma.rsplit(":", 1)[1])
@@ -45,7 +46,6 @@ def test_the_worker_rides_out_chroma_broker_and_database_outages(tmp_path):
         web = cluster.start_web()
         state = State(f"sqlite:///{tmp_path / 'var' / 'deskdraft.db'}")
         desk.add_people(CUSTOMER, AGENT)
-        client = httpx.Client(timeout=30)
 
         def deliver(ticket: int) -> None:
             desk.open_ticket(ticket, CUSTOMER, "Refund", f"Where is my refund for order {ticket}?")
@@ -106,6 +106,7 @@ def test_the_worker_rides_out_chroma_broker_and_database_outages(tmp_path):
         assert not [s for s in trails if s["step"] == "gave_up"], "an outage ended in a failure note"
         assert worker.poll() is None
     finally:
+        client.close()
         cluster.stop()
         for server in servers:
             server.stop()
