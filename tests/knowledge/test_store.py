@@ -31,17 +31,18 @@ def chunk(n: int, text: str, kind: str = "article") -> Chunk:
 
 def test_a_second_process_gets_store_busy(tmp_path):
     path = str(tmp_path / "chroma")
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, cwd=Path(__file__).parents[2])
-    try:
-        assert holder.stdout.readline().strip() == "open"
-        with pytest.raises(StoreBusy) as busy:
-            open_store(path, None, "kb-held", "hash")
-        assert f"the Chroma store at {path} is open in another process" in str(busy.value)
-        assert "knowledge.url" in str(busy.value)
-    finally:
-        holder.stdin.close()
-        assert holder.wait(timeout=30) == 0
+    # Popen as a context manager closes the pipes it opened (an unclosed stdout is a ResourceWarning in CI).
+    with subprocess.Popen([sys.executable, "-c", HOLDER, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True, cwd=Path(__file__).parents[2]) as holder:
+        try:
+            assert holder.stdout.readline().strip() == "open"
+            with pytest.raises(StoreBusy) as busy:
+                open_store(path, None, "kb-held", "hash")
+            assert f"the Chroma store at {path} is open in another process" in str(busy.value)
+            assert "knowledge.url" in str(busy.value)
+        finally:
+            holder.stdin.close()
+            assert holder.wait(timeout=30) == 0
     open_store(path, None, "kb-held", "hash").close()  # free again once the holder is gone
 
 
