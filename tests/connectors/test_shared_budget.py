@@ -3,7 +3,6 @@ against the fake Freshdesk over real HTTP, two worker-like processes at once."""
 from __future__ import annotations
 
 import multiprocessing
-import time
 
 import pytest
 
@@ -28,7 +27,7 @@ def _config_text(tmp_path, fd_url: str, budget_url: str | None) -> str:
     return config_text(tmp_path / "var", only_helpdesks={"fd": account}, queue=queue)
 
 
-def _spend(config_yaml: str, start_at: float, attempts: int, results: multiprocessing.Queue) -> None:
+def _spend(config_yaml: str, ready, attempts: int, results: multiprocessing.Queue) -> None:
     """One worker process: `attempts` ticket reads from 4 threads, each waiting for the shared budget at most 2 s."""
     import os
     from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +35,9 @@ def _spend(config_yaml: str, start_at: float, attempts: int, results: multiproce
     os.environ.update({"TEST_FRESHDESK_KEY": KEY, "TEST_FRESHDESK_SECRET": "secret"})
     connector = build_connectors(parse_config(config_yaml, "config.yaml"))["fd"]
     connector.budget.max_wait = 2.0
-    time.sleep(max(0.0, start_at - time.time()))
+    # Both processes import and connect first, then begin together. A barrier, not a start time: a slow import (a
+    # loaded machine, tracemalloc) would have started one process late and spent the budget unevenly.
+    ready.wait(60)
 
     def read(_: int) -> str:
         try:
@@ -68,8 +69,8 @@ def test_two_processes_spend_one_budget(tmp_path, fd):
     budget.limiter.clear(budget.item, budget.key)  # a rerun within the minute starts from a full budget
     spawn = multiprocessing.get_context("spawn")
     results = spawn.Queue()
-    start_at = time.time() + 5  # both processes import and connect first, then begin together
-    procs = [spawn.Process(target=_spend, args=(text, start_at, PER_MINUTE, results)) for _ in range(2)]
+    ready = spawn.Barrier(2)
+    procs = [spawn.Process(target=_spend, args=(text, ready, PER_MINUTE, results)) for _ in range(2)]
     try:
         for proc in procs:
             proc.start()
