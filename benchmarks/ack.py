@@ -11,10 +11,10 @@ peaks at 16, where the inbox's group commit, whose batches grow with concurrency
 p50/p99 at --rate requests/s (open loop), and the server's CPU per request
 (gunicorn's processes, from /proc). Each deskdraft figure is also printed as a ratio to the bare one.
 
-No worker runs: after each of deskdraft's rounds, outside the measured time, the benchmark empties the queue
-as a worker would have. Left undrained (--undrained), the embedded broker's folder grew by about 2,000 message
-files a round, 14,000 by the last, and on this disk a new entry in a growing folder cost 35-750 µs against about 35
-in a drained one.
+No worker runs: after each of deskdraft's rounds, outside the measured time, the benchmark empties the queue as a
+worker would have. Left undrained (--undrained), the embedded broker's folder grew by about 2,000 message files a
+round, 14,000 by the last, and on this disk a new entry in a growing folder cost 35-750 µs against about 35 in a
+drained one.
 """
 from __future__ import annotations
 
@@ -100,20 +100,32 @@ class Server:
 
 
 def consume(broker: str | None, queue_name: str, data_dir: Path) -> int:
-    """Take every message out of the queue, as the worker would have; the count taken (files on the embedded
-    broker, each of several messages; entries on Redis, each of several too). The inbox rows stay pending: that
-    table grows as it would until the retention sweep."""
-    if broker and broker.startswith("redis"):
-        import redis
-        with redis.Redis.from_url(broker) as client:
-            length, _ = client.pipeline().llen(queue_name).delete(queue_name).execute()
-            return int(length)
+    """Take every message out of the queue, as the worker would have; the count taken (on the embedded broker,
+    files of several messages each; on Redis, list entries of several messages each). The inbox rows stay pending:
+    that table grows as it would until the retention sweep."""
+    if broker:  # Redis, RabbitMQ: the transport's own purge
+        from kombu import Connection
+        with Connection(broker) as connection:
+            return int(connection.default_channel.queue_purge(queue_name) or 0)
     taken = 0
     for entry in os.scandir(data_dir / "broker" / "queue"):
         if entry.name.endswith(f".{queue_name}.msg"):  # a ".partial" being written stays for the next round
             os.unlink(entry.path)
             taken += 1
     return taken
+
+
+def forget(broker: str, queue_name: str) -> None:
+    """Leave no trace on a shared broker: the queue, and on Redis kombu's binding sets for it (a new channel's
+    queue_delete knows of no bindings there)."""
+    if broker.startswith("redis"):
+        import redis
+        with redis.Redis.from_url(broker) as client:
+            client.delete(queue_name, f"_kombu.binding.{queue_name}", f"_kombu.binding_permanent.{queue_name}")
+        return
+    from kombu import Connection
+    with Connection(broker) as connection:
+        connection.default_channel.queue_delete(queue_name)
 
 
 def main() -> None:
@@ -166,8 +178,8 @@ def main() -> None:
         finally:
             for server in servers:
                 server.stop()
-            if args.broker and args.broker.startswith("redis"):  # leave no trace on a shared Redis
-                consume(args.broker, queue["name"], Path(tmp) / "var")
+            if args.broker:
+                forget(args.broker, queue["name"])
     print(f"webhook ack, broker {args.broker or 'embedded folders'}"
           f"{' (queue left undrained)' if args.undrained else ''}, SQLite inbox, {args.rounds} interleaved rounds "
           f"of {args.seconds:.0f} s; throughput with {args.connections} in flight (@N; 'best level': each "
